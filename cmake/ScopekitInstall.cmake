@@ -1,0 +1,30 @@
+# Install rules: headers, the exported targets (namespace scopekit::), a package config file
+# and a version file, so that find_package(scopekit CONFIG) works from an install prefix.
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+set(SCOPEKIT_CMAKE_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/scopekit"
+    CACHE STRING "Where scopekit's package config files are installed")
+
+install(TARGETS scopekit_scope EXPORT scopekit-targets)
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/scope/include/"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+
+install(
+  EXPORT scopekit-targets
+  NAMESPACE scopekit::
+  FILE scopekit-targets.cmake
+  DESTINATION "${SCOPEKIT_CMAKE_INSTALL_DIR}")
+
+configure_package_config_file(
+  "${PROJECT_SOURCE_DIR}/cmake/scopekit-config.cmake.in"
+  "${PROJECT_BINARY_DIR}/scopekit-config.cmake"
+  INSTALL_DESTINATION "${SCOPEKIT_CMAKE_INSTALL_DIR}")
+write_basic_package_version_file(
+  "${PROJECT_BINARY_DIR}/scopekit-config-version.cmake"
+  VERSION "${PROJECT_VERSION}"
+  COMPATIBILITY SameMinorVersion)
+
+install(FILES "${PROJECT_BINARY_DIR}/scopekit-config.cmake"
+              "${PROJECT_BINARY_DIR}/scopekit-config-version.cmake"
+        DESTINATION "${SCOPEKIT_CMAKE_INSTALL_DIR}")

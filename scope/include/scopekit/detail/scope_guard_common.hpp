@@ -1,0 +1,59 @@
+// scopekit/detail/scope_guard_common.hpp - what scope_exit, scope_fail and scope_success share:
+// the exit_function concept and the P0052R10 rules for initialising the stored function.
+// Internal: no promises beyond what the public headers document.
+#pragma once
+
+#include <concepts>
+#include <type_traits>
+
+namespace scopekit {
+
+/// What a scope guard can store and call at exit: a function object type, or an lvalue
+/// reference to a function or to a function object, callable as an lvalue with no arguments
+/// (P0052R10 [scope.scope_guard]/3).
+template <class F>
+concept exit_function =
+    ((std::is_object_v<F> && std::is_destructible_v<F>) || std::is_lvalue_reference_v<F>) &&
+    std::invocable<std::remove_reference_t<F>&>;
+
+namespace detail {
+
+/// The constructor's argument rule: move the argument in only if it is an rvalue and moving
+/// cannot throw; otherwise copy it, so that the caller's callable is still intact (and can be
+/// called) if the copy throws.
+template <class F, class FP>
+[[nodiscard]] constexpr decltype(auto) guard_init_arg(std::remove_reference_t<FP>& f) noexcept {
+  if constexpr (!std::is_lvalue_reference_v<FP> && std::is_nothrow_constructible_v<F, FP>) {
+    return static_cast<FP&&>(f);
+  } else {
+    return f;
+  }
+}
+
+/// noexcept of the guards' converting constructors.
+template <class F, class FP>
+inline constexpr bool guard_init_nothrow =
+    std::is_nothrow_constructible_v<F, FP> || std::is_nothrow_constructible_v<F, FP&>;
+
+/// The move constructor's rule: move if that cannot throw, else copy, so that the source still
+/// owns its action if the copy throws.
+template <class F>
+[[nodiscard]] constexpr decltype(auto) guard_move_arg(F& f) noexcept {
+  if constexpr (std::is_nothrow_move_constructible_v<F>) {
+    return static_cast<F&&>(f);
+  } else {
+    return static_cast<F&>(f);
+  }
+}
+
+/// Requirement of the guards' move constructors.
+template <class F>
+concept guard_movable = std::is_nothrow_move_constructible_v<F> || std::is_copy_constructible_v<F>;
+
+/// noexcept of the guards' move constructors.
+template <class F>
+inline constexpr bool guard_move_nothrow =
+    std::is_nothrow_move_constructible_v<F> || std::is_nothrow_copy_constructible_v<F>;
+
+}  // namespace detail
+}  // namespace scopekit

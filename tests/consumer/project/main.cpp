@@ -1,0 +1,28 @@
+// Exits 0 only if every guard behaved: built against scopekit from outside its tree.
+#include <scopekit/scope_exit.hpp>
+#include <scopekit/scope_fail.hpp>
+#include <scopekit/scope_success.hpp>
+#include <scopekit/unique_resource.hpp>
+
+#include <cstdio>
+#include <stdexcept>
+
+int main() {
+  int exits = 0;
+  int fails = 0;
+  int successes = 0;
+  int deletes = 0;
+  {
+    scopekit::scope_exit on_exit{[&]() noexcept { ++exits; }};
+    scopekit::scope_success on_success{[&]() noexcept { ++successes; }};
+    auto handle = scopekit::make_unique_resource_checked(7, -1, [&](int) noexcept { ++deletes; });
+  }
+  try {
+    scopekit::scope_fail on_fail{[&]() noexcept { ++fails; }};
+    throw std::runtime_error("fail");
+  } catch (const std::runtime_error&) {
+  }
+  const bool ok = exits == 1 && successes == 1 && deletes == 1 && fails == 1;
+  std::printf("consumer: %s\n", ok ? "ok" : "WRONG");
+  return ok ? 0 : 1;
+}
