@@ -86,6 +86,17 @@ TYPED_TEST(ScopeFailKinds, MovedFromGuardNeverRuns) {
   EXPECT_EQ(call_log::calls, 1);  // only the target ran
 }
 
+TYPED_TEST(ScopeFailKinds, MoveOfReleasedGuardStaysReleased) {
+  try {
+    typename TestFixture::guard source{TypeParam::make()};
+    source.release();
+    typename TestFixture::guard target{std::move(source)};
+    throw std::runtime_error("fail");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_EQ(call_log::calls, 0);
+}
+
 // ---- The TS rules ----------------------------------------------------------------------------
 class ScopeFail : public ::testing::Test {
 protected:

@@ -85,6 +85,15 @@ TYPED_TEST(ScopeSuccessKinds, MovedFromGuardNeverRuns) {
   EXPECT_EQ(call_log::calls, 1);  // only the target ran
 }
 
+TYPED_TEST(ScopeSuccessKinds, MoveOfReleasedGuardStaysReleased) {
+  {
+    typename TestFixture::guard source{TypeParam::make()};
+    source.release();
+    typename TestFixture::guard target{std::move(source)};
+  }
+  EXPECT_EQ(call_log::calls, 0);
+}
+
 // ---- The TS rules ----------------------------------------------------------------------------
 class ScopeSuccess : public ::testing::Test {
 protected:
