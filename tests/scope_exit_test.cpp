@@ -51,6 +51,18 @@ static_assert(std::is_nothrow_move_constructible_v<scope_exit<throwing_move_fn>>
 static_assert(std::is_nothrow_move_constructible_v<scope_exit<throwing_copy_fn>>);
 static_assert(!std::is_nothrow_move_constructible_v<scope_exit<copy_throws_on_demand>>,
               "no nothrow move and a copy that may throw");
+// A move-only callable whose move may throw cannot be stored: there is no safe way in.
+struct move_only_throwing_move {
+  move_only_throwing_move() = default;
+  move_only_throwing_move(move_only_throwing_move&&) noexcept(false) {}
+  move_only_throwing_move(const move_only_throwing_move&) = delete;
+  move_only_throwing_move& operator=(const move_only_throwing_move&) = delete;
+  move_only_throwing_move& operator=(move_only_throwing_move&&) = delete;
+  ~move_only_throwing_move() = default;
+  void operator()() noexcept {}
+};
+static_assert(!std::is_constructible_v<scope_exit<move_only_throwing_move>,
+                                       move_only_throwing_move>);
 // A guard never takes room for an empty callable beyond its flag.
 static_assert(sizeof(lambda_guard) == sizeof(bool));
 // CTAD decays: functions become function pointers, closures keep their type.

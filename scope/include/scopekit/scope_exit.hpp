@@ -29,7 +29,7 @@ public:
   /// `f()` and rethrows.
   template <class EFP>
     requires(!std::is_same_v<std::remove_cvref_t<EFP>, scope_exit> &&
-             std::is_constructible_v<EF, EFP>)
+             detail::guard_initializable<EF, EFP>)
   explicit scope_exit(EFP&& f) noexcept(detail::guard_init_nothrow<EF, EFP>)
   try : function_(detail::guard_init_arg<EF, EFP>(f)) {
   } catch (...) {

@@ -33,7 +33,7 @@ public:
   /// `f` throws, calls `f()` and rethrows: failing to build the guard is itself a failure.
   template <class EFP>
     requires(!std::is_same_v<std::remove_cvref_t<EFP>, scope_fail> &&
-             std::is_constructible_v<EF, EFP>)
+             detail::guard_initializable<EF, EFP>)
   explicit scope_fail(EFP&& f, Cond condition = Cond{}) noexcept(
       detail::guard_init_nothrow<EF, EFP>)
   try : function_(detail::guard_init_arg<EF, EFP>(f)), condition_(std::move(condition)) {

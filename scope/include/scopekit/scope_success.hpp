@@ -30,7 +30,7 @@ public:
   /// `f` throws, the exception propagates and `f` is not called.
   template <class EFP>
     requires(!std::is_same_v<std::remove_cvref_t<EFP>, scope_success> &&
-             std::is_constructible_v<EF, EFP>)
+             detail::guard_initializable<EF, EFP>)
   explicit scope_success(EFP&& f, Cond condition = Cond{}) noexcept(
       detail::guard_init_nothrow<EF, EFP>)
       : function_(detail::guard_init_arg<EF, EFP>(f)), condition_(std::move(condition)) {}

@@ -30,6 +30,15 @@ template <class F, class FP>
   }
 }
 
+/// Requirement of the guards' converting constructors: the stored function can be built from
+/// what guard_init_arg picks (so a move-only callable whose move may throw is rejected here,
+/// in the signature, rather than deep inside the constructor).
+template <class F, class FP>
+concept guard_initializable =
+    std::is_constructible_v<F, FP> &&
+    ((!std::is_lvalue_reference_v<FP> && std::is_nothrow_constructible_v<F, FP>) ||
+     std::is_constructible_v<F, std::remove_reference_t<FP>&>);
+
 /// noexcept of the guards' converting constructors.
 template <class F, class FP>
 inline constexpr bool guard_init_nothrow =
