@@ -20,7 +20,6 @@ using scopekit::scope_success;
 using namespace scopekit::test;
 
 // ---- Type properties ------------------------------------------------------------------------
-void may_throw() { ++call_log::calls; }
 void cannot_throw() noexcept { ++call_log::calls; }
 
 using lambda_guard = scope_success<lambda_kind::function_type>;
@@ -38,7 +37,8 @@ static_assert(!std::is_nothrow_destructible_v<scope_success<void (&)()>>);
 static_assert(!std::is_nothrow_destructible_v<lambda_guard>,
               "a lambda not marked noexcept may throw");
 static_assert(std::is_nothrow_destructible_v<scope_success<move_only_fn>>);
-static_assert(std::is_same_v<decltype(scope_success{may_throw}), scope_success<void (*)()>>);
+static_assert(std::is_same_v<decltype(scope_success{std::declval<void (*)()>()}),
+                             scope_success<void (*)()>>);
 
 // ---- Behaviour across callable kinds ---------------------------------------------------------
 template <class Kind>

@@ -230,15 +230,16 @@ TEST_F(UniqueResource, MoveAssignmentWithThrowingCopyLeavesSourceIntact) {
 TEST_F(UniqueResource, ResourceCopyThrowingCallsDeleterOnArgument) {
   fragile_handle handle{7};
   fragile_handle::throw_on_copy = true;
-  EXPECT_THROW((unique_resource<fragile_handle, fragile_deleter>{handle, fragile_deleter{&log}}),
-               copy_failed);
+  using resource = unique_resource<fragile_handle, fragile_deleter>;
+  EXPECT_THROW({ resource r(handle, fragile_deleter{&log}); }, copy_failed);
   EXPECT_EQ(log, std::vector<int>{7});
 }
 
 TEST_F(UniqueResource, DeleterCopyThrowingCallsDeleterOnResource) {
   fragile_deleter deleter{&log};
   fragile_deleter::throw_on_copy = true;
-  EXPECT_THROW((unique_resource<int, fragile_deleter>{7, deleter}), copy_failed);
+  using resource = unique_resource<int, fragile_deleter>;
+  EXPECT_THROW({ resource r(7, deleter); }, copy_failed);
   EXPECT_EQ(log, std::vector<int>{7});
 }
 

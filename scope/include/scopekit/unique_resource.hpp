@@ -69,7 +69,7 @@ public:
   unique_resource() noexcept(std::is_nothrow_default_constructible_v<stored_type> &&
                              std::is_nothrow_default_constructible_v<D>)
     requires std::default_initializable<stored_type> && std::default_initializable<D>
-      : resource_(), deleter_(), owns_(false) {}
+      : resource_(), deleter_() {}
 
   /// Owns `r`. Each member is moved in if that cannot throw, else copied. If storing the
   /// resource throws, calls `d(r)`; if storing the deleter throws, calls `d(resource)`; then
@@ -277,7 +277,7 @@ private:
 
   [[no_unique_address]] stored_type resource_;
   [[no_unique_address]] D deleter_;
-  bool owns_;
+  bool owns_ = false;
 };
 
 template <class R, class D>
