@@ -40,9 +40,13 @@ int last_handle = 0;
   }
 }
 
-[[gnu::noinline]] void cleanup() noexcept { ++cleanups; }
+[[gnu::noinline]] void cleanup() noexcept {
+  ++cleanups;
+}
 
-[[gnu::noinline]] int acquire_handle() noexcept { return ++last_handle; }
+[[gnu::noinline]] int acquire_handle() noexcept {
+  return ++last_handle;
+}
 
 [[gnu::noinline]] void use_handle(int handle, bool fail) {
   benchmark::DoNotOptimize(handle);
@@ -62,7 +66,9 @@ class [[nodiscard]] function_guard {
 public:
   explicit function_guard(std::function<void()> action) : action_(std::move(action)) {}
   function_guard(const function_guard&) = delete;
+  function_guard(function_guard&&) = delete;
   function_guard& operator=(const function_guard&) = delete;
+  function_guard& operator=(function_guard&&) = delete;
 
   ~function_guard() {
     if constexpr (W == when::always) {
@@ -80,7 +86,7 @@ private:
   int uncaught_on_creation_ = W == when::always ? 0 : std::uncaught_exceptions();
 };
 
-// --- one scope per function: guard, hand-written, std::function --------------------------------
+// --- one scope per function: guard, hand-written, std::function -------------------------------
 
 [[gnu::noinline]] void scope_exit_guard(bool fail) {
   scopekit::scope_exit guard{[]() noexcept { cleanup(); }};
@@ -158,11 +164,11 @@ private:
   use_handle(handle, fail);
 }
 
-// --- the loops ------------------------------------------------------------------------------------
+// --- the loops ---------------------------------------------------------------------------------
 
 enum class path { normal, exception };
 
-// Runs `scope` once per iteration on `p`, then checks that the cleanup ran `expected` times
+// Runs `Scope` once per iteration on `p`, then checks that the cleanup ran `expected` times
 // per iteration (0 or 1).
 template <void (*Scope)(bool)>
 void run(benchmark::State& state, path p, std::int64_t expected) {
@@ -187,7 +193,10 @@ void run(benchmark::State& state, path p, std::int64_t expected) {
   }
 }
 
-void BM_ScopeExitGuard(benchmark::State& s) { run<scope_exit_guard>(s, path::normal, 1); }
+// NOLINTBEGIN(readability-identifier-naming): Google Benchmark's BM_<Thing><Case> names.
+void BM_ScopeExitGuard(benchmark::State& s) {
+  run<scope_exit_guard>(s, path::normal, 1);
+}
 void BM_ScopeExitHandWritten(benchmark::State& s) {
   run<scope_exit_hand_written>(s, path::normal, 1);
 }
@@ -204,7 +213,9 @@ void BM_ScopeExitStdFunctionThrow(benchmark::State& s) {
   run<scope_exit_std_function>(s, path::exception, 1);
 }
 
-void BM_ScopeFailGuard(benchmark::State& s) { run<scope_fail_guard>(s, path::normal, 0); }
+void BM_ScopeFailGuard(benchmark::State& s) {
+  run<scope_fail_guard>(s, path::normal, 0);
+}
 void BM_ScopeFailHandWritten(benchmark::State& s) {
   run<scope_fail_hand_written>(s, path::normal, 0);
 }
@@ -258,6 +269,7 @@ void BM_UniqueResourceHandWrittenThrow(benchmark::State& s) {
 void BM_UniqueResourceStdFunctionThrow(benchmark::State& s) {
   run<unique_resource_std_function>(s, path::exception, 1);
 }
+// NOLINTEND(readability-identifier-naming)
 
 }  // namespace
 
