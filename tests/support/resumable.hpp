@@ -44,6 +44,9 @@ public:
 
   [[nodiscard]] bool done() const noexcept { return handle_.done(); }
 
+  /// The raw handle, for posting to an executor (exceptions are then not reported).
+  [[nodiscard]] std::coroutine_handle<> handle() const noexcept { return handle_; }
+
 private:
   explicit resumable(std::coroutine_handle<promise_type> handle) noexcept : handle_(handle) {}
   std::coroutine_handle<promise_type> handle_;

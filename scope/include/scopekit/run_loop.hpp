@@ -1,0 +1,130 @@
+// scopekit/run_loop.hpp - a single-threaded executor driven by the thread that calls run().
+//
+// Continuations posted from any thread are resumed in FIFO order by run(), on the calling
+// thread; timers fire in deadline order. run() returns once finish() has been called and no
+// posted work is left. sync_wait() owns one of these per call.
+//
+// Allocation: post() appends to a vector that keeps its capacity (no allocation in the steady
+// state); schedule() allocates one map node per timer.
+//
+//   scopekit::run_loop loop;
+//   std::thread io{[&] { loop.post(handle); }};   // resumed on the loop's thread, not io's
+//   loop.run();
+#pragma once
+
+#include "scopekit/executor.hpp"
+
+#include <condition_variable>
+#include <coroutine>
+#include <map>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace scopekit {
+
+/// A FIFO of continuations plus a timer queue, run by whichever thread calls run().
+class run_loop final : public executor {
+public:
+  run_loop() = default;
+  run_loop(const run_loop&) = delete;
+  run_loop& operator=(const run_loop&) = delete;
+  run_loop(run_loop&&) = delete;
+  run_loop& operator=(run_loop&&) = delete;
+  ~run_loop() = default;
+
+  // Notifying while holding the lock matters: once the run thread can see the new work it
+  // may finish and destroy the loop, so the poster must not touch wake_ after unlocking.
+  void post(std::coroutine_handle<> continuation) override {
+    std::lock_guard lock{mutex_};
+    ready_.push_back(work{&resume_handle, continuation.address()});
+    wake_.notify_one();
+  }
+
+  void schedule(timer_node& timer) override {
+    std::lock_guard lock{mutex_};
+    timers_.emplace(timer.deadline, &timer);
+    wake_.notify_one();
+  }
+
+  [[nodiscard]] bool cancel(timer_node& timer) noexcept override {
+    std::lock_guard lock{mutex_};
+    auto [first, last] = timers_.equal_range(timer.deadline);
+    for (auto it = first; it != last; ++it) {
+      if (it->second == &timer) {
+        timers_.erase(it);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /// Resumes posted continuations and due timers on the calling thread until finish() has been
+  /// called and nothing posted is left. Pending timers do not keep it running after finish().
+  /// Exceptions from a continuation propagate (tasks never let one out).
+  void run() {
+    std::vector<work> batch;
+    while (true) {
+      {
+        std::unique_lock lock{mutex_};
+        while (ready_.empty() && !finishing_) {
+          if (timers_.empty()) {
+            wake_.wait(lock);
+          } else if (const auto next = timers_.begin()->first; next > clock::now()) {
+            wake_.wait_until(lock, next);  // a copy: the node may be erased while we wait
+          } else {
+            break;
+          }
+        }
+        move_due_timers(lock);
+        if (ready_.empty() && finishing_) {
+          finishing_ = false;  // the loop can be run again
+          return;
+        }
+        batch.swap(ready_);
+      }
+      for (const work& item : batch) {
+        item.run(item.arg);
+      }
+      batch.clear();
+    }
+  }
+
+  /// Makes run() return once the work already posted is done. Thread-safe.
+  void finish() {
+    std::lock_guard lock{mutex_};
+    finishing_ = true;
+    wake_.notify_one();
+  }
+
+private:
+  // One unit of ready work: resume a coroutine, or fire a due timer.
+  struct work {
+    void (*run)(void* arg);
+    void* arg;
+  };
+
+  static void resume_handle(void* address) {
+    std::coroutine_handle<>::from_address(address).resume();
+  }
+  static void fire_timer(void* node) {
+    auto& timer = *static_cast<timer_node*>(node);
+    timer.fire(timer);
+  }
+
+  void move_due_timers(std::unique_lock<std::mutex>& /*held*/) {
+    const auto now = clock::now();
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+      ready_.push_back(work{&fire_timer, timers_.begin()->second});
+      timers_.erase(timers_.begin());
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<work> ready_;
+  std::multimap<clock::time_point, timer_node*> timers_;
+  bool finishing_ = false;
+};
+
+}  // namespace scopekit

@@ -1,0 +1,150 @@
+// Tests for scopekit/run_loop.hpp: order, threads, timers, finish.
+#include "scopekit/run_loop.hpp"
+
+#include "support/resumable.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <coroutine>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using scopekit::run_loop;
+using scopekit::timer_node;
+
+/// Appends `tag` to `log` when resumed, then finishes.
+scopekit::test::resumable append(std::string& log, char tag) {
+  log += tag;
+  co_return;
+}
+
+/// A timer that records its tag when it fires.
+struct tagged_timer {
+  timer_node node;
+  char tag;
+  std::string* log;
+};
+
+void record_fire(timer_node& node) noexcept {
+  auto& self = reinterpret_cast<tagged_timer&>(node);  // node is the first member
+  *self.log += self.tag;
+}
+
+TEST(RunLoop, RunsPostedWorkInFifoOrder) {
+  run_loop loop;
+  std::string log;
+  auto a = append(log, 'a');
+  auto b = append(log, 'b');
+  auto c = append(log, 'c');
+  loop.post(a.handle());
+  loop.post(b.handle());
+  loop.post(c.handle());
+  loop.finish();  // finish only ends run() once the posted work is done
+  loop.run();
+  EXPECT_EQ(log, "abc");
+}
+
+TEST(RunLoop, TimersWithEqualDeadlinesFireInSchedulingOrder) {
+  run_loop loop;
+  std::string log;
+  std::vector<tagged_timer> timers;
+  timers.reserve(3);
+  const auto past = run_loop::clock::now() - std::chrono::seconds{1};
+  for (char tag : {'a', 'b', 'c'}) {
+    timers.push_back(tagged_timer{timer_node{past, &record_fire}, tag, &log});
+  }
+  for (auto& t : timers) {
+    loop.schedule(t.node);
+  }
+  loop.finish();
+  loop.run();
+  EXPECT_EQ(log, "abc");  // equal deadlines fire in scheduling order
+}
+
+TEST(RunLoop, TimersFireInDeadlineOrder) {
+  run_loop loop;
+  std::string log;
+  const auto now = run_loop::clock::now();
+  tagged_timer late{timer_node{now + std::chrono::milliseconds{2}, &record_fire}, 'L', &log};
+  tagged_timer early{timer_node{now - std::chrono::milliseconds{1}, &record_fire}, 'E', &log};
+  loop.schedule(late.node);
+  loop.schedule(early.node);
+  // Finish once the late timer has fired: a third timer after both ends the loop.
+  struct finisher {
+    timer_node node;
+    run_loop* loop;
+  } fin{timer_node{now + std::chrono::milliseconds{3},
+                   [](timer_node& n) noexcept { reinterpret_cast<finisher&>(n).loop->finish(); }},
+        &loop};
+  loop.schedule(fin.node);
+  loop.run();
+  EXPECT_EQ(log, "EL");
+}
+
+TEST(RunLoop, CancelledTimerNeverFires) {
+  run_loop loop;
+  std::string log;
+  tagged_timer t{timer_node{run_loop::clock::now(), &record_fire}, 'x', &log};
+  loop.schedule(t.node);
+  EXPECT_TRUE(loop.cancel(t.node));   // removed before the loop ran
+  EXPECT_FALSE(loop.cancel(t.node));  // and only once
+  loop.finish();
+  loop.run();
+  EXPECT_EQ(log, "");
+}
+
+TEST(RunLoop, CancelAfterFireReturnsFalse) {
+  run_loop loop;
+  std::string log;
+  tagged_timer t{timer_node{run_loop::clock::now(), &record_fire}, 'x', &log};
+  loop.schedule(t.node);
+  loop.finish();
+  loop.run();
+  EXPECT_EQ(log, "x");
+  EXPECT_FALSE(loop.cancel(t.node));
+}
+
+TEST(RunLoop, PostFromOtherThreadsResumesOnRunThread) {
+  run_loop loop;
+  constexpr int kThreads = 4;
+  constexpr int kPostsPerThread = 250;
+  std::vector<std::thread::id> resumed_on;
+  // One coroutine per post, each recording the thread that resumed it.
+  auto make = [](std::vector<std::thread::id>& out) -> scopekit::test::resumable {
+    out.push_back(std::this_thread::get_id());
+    co_return;
+  };
+  std::vector<scopekit::test::resumable> coroutines;
+  coroutines.reserve(kThreads * kPostsPerThread);
+  std::vector<std::coroutine_handle<>> handles;
+  for (int i = 0; i < kThreads * kPostsPerThread; ++i) {
+    coroutines.push_back(make(resumed_on));
+    handles.push_back(coroutines.back().handle());
+  }
+  std::vector<std::thread> posters;
+  for (int t = 0; t < kThreads; ++t) {
+    posters.emplace_back([&, t] {
+      for (int i = 0; i < kPostsPerThread; ++i) {
+        loop.post(handles[static_cast<std::size_t>(t * kPostsPerThread + i)]);
+      }
+    });
+  }
+  std::thread stopper([&] {
+    for (auto& p : posters) {
+      p.join();
+    }
+    loop.finish();  // after every post: run() must still drain them all
+  });
+  loop.run();
+  stopper.join();
+  ASSERT_EQ(resumed_on.size(), static_cast<std::size_t>(kThreads * kPostsPerThread));
+  for (const auto& id : resumed_on) {
+    ASSERT_EQ(id, std::this_thread::get_id());
+  }
+}
+
+}  // namespace
