@@ -22,6 +22,9 @@ static_assert(std::is_trivially_copyable_v<exception_checker>);
 static_assert(std::is_trivially_copyable_v<outcome_checker>);
 static_assert(!std::is_default_constructible_v<outcome_checker>,
               "an outcome checker must be told which outcome to read");
+static_assert(!std::is_constructible_v<outcome_checker, outcome>,
+              "a temporary outcome would dangle: rejected at compile time");
+static_assert(std::is_constructible_v<outcome_checker, outcome&>);
 // A predicate that may throw is not an exit condition: it is called from a destructor.
 static_assert(!exit_condition<bool (*)()>);
 static_assert(exit_condition<bool (*)() noexcept>);

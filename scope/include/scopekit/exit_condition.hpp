@@ -73,6 +73,8 @@ enum class outcome : unsigned char {
 class outcome_checker {
 public:
   explicit outcome_checker(const outcome& result) noexcept : result_(&result) {}
+  /// A temporary outcome would be gone by the time the guard asks: rejected.
+  explicit outcome_checker(const outcome&&) = delete;
 
   [[nodiscard]] bool operator()() const noexcept { return *result_ != outcome::success; }
 

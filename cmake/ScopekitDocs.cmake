@@ -1,0 +1,289 @@
+# ScopekitDocs.cmake - every C++ block in the Markdown docs compiles, every program in them runs.
+#
+#   scopekit_add_doc_checks(SOURCE_DIR <dir> PRELUDE_HEADERS <header>... LINK_LIBRARIES <lib>...)
+#
+# At configure time, each *.md file under SOURCE_DIR is read and each fenced C++ block in it
+# (```cpp, ```c++ or ```cxx) is written to its own translation unit,
+# ${CMAKE_CURRENT_BINARY_DIR}/blocks/<page>_<n>.cpp, where <page> is the page's path below
+# SOURCE_DIR without ".md" (as an identifier: reference/scope_exit -> reference_scope_exit) and
+# <n> numbers the page's C++ blocks from 1, skipped ones included. A #line directive points
+# every diagnostic at the Markdown file and line. The .md files are configure dependencies, so
+# editing one re-extracts its blocks on the next build.
+#
+# The HTML comment on the line before a block's fence says what the block is:
+#
+#   (no comment)               a complete translation unit with its own #includes. If it
+#                              defines `int main(`, it becomes the executable doc_<page>_<n>
+#                              and the ctest test doc.<page>.<n> (slashes become dots);
+#                              otherwise it is compiled into the object library
+#                              scopekit_doc_blocks.
+#   <!-- compile: wrap -->     statements: the body of an unused function, compiled after
+#                              every PRELUDE_HEADERS include. #include lines at the top of the
+#                              block are moved out of the function.
+#   <!-- compile: synopsis --> declarations restating the library's interface, compiled after
+#                              the PRELUDE_HEADERS inside a namespace of their own that sees
+#                              every scopekit name. This proves the synopsis is valid C++ naming
+#                              real things; it does not prove that it matches the headers.
+#   <!-- compile: skip -->     not compiled: only for a deliberately wrong block, and the page
+#                              must say why it shows it.
+#
+# A fenced block marked <!-- output --> that follows a program (with no other C++ block in
+# between) is the program's whole output: the test passes only if the program prints exactly
+# that text.
+#
+# Every target links LINK_LIBRARIES; the custom target scopekit_docs builds them all.
+include_guard(GLOBAL)
+
+# Placeholders for the characters that CMake's list handling would otherwise interpret.
+string(ASCII 1 _scopekit_doc_semicolon)
+string(ASCII 2 _scopekit_doc_open_bracket)
+string(ASCII 3 _scopekit_doc_close_bracket)
+string(ASCII 4 _scopekit_doc_backslash)
+
+# _scopekit_doc_encode(<out> <text>) / _scopekit_doc_decode(<out> <text>)
+function(_scopekit_doc_encode out text)
+  string(REPLACE "\\" "${_scopekit_doc_backslash}" text "${text}")
+  string(REPLACE ";" "${_scopekit_doc_semicolon}" text "${text}")
+  string(REPLACE "[" "${_scopekit_doc_open_bracket}" text "${text}")
+  string(REPLACE "]" "${_scopekit_doc_close_bracket}" text "${text}")
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+function(_scopekit_doc_decode out text)
+  string(REPLACE "${_scopekit_doc_semicolon}" ";" text "${text}")
+  string(REPLACE "${_scopekit_doc_open_bracket}" "[" text "${text}")
+  string(REPLACE "${_scopekit_doc_close_bracket}" "]" text "${text}")
+  string(REPLACE "${_scopekit_doc_backslash}" "\\" text "${text}")
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+# Writes only when the content changes, so that re-configuring rebuilds only edited blocks.
+function(_scopekit_doc_write path content)
+  if(EXISTS "${path}")
+    file(READ "${path}" old)
+    if(old STREQUAL content)
+      return()
+    endif()
+  endif()
+  file(WRITE "${path}" "${content}")
+endfunction()
+
+# _scopekit_doc_split_includes(<includes-out> <rest-out> <rest-line-out> <body> <line>):
+# separates the #include lines (and blank lines) at the top of an encoded block from the rest,
+# and gives the Markdown line on which the rest starts.
+function(_scopekit_doc_split_includes includes_out rest_out rest_line_out body line)
+  string(REPLACE "\n" ";" lines "${body}")
+  set(includes "")
+  set(rest "")
+  set(in_head TRUE)
+  foreach(l IN LISTS lines)
+    if(in_head AND l MATCHES "^[ \t]*(#[ \t]*include[ \t].*)?$")
+      string(APPEND includes "${l}\n")
+      math(EXPR line "${line} + 1")
+    else()
+      set(in_head FALSE)
+      string(APPEND rest "${l}\n")
+    endif()
+  endforeach()
+  set(${includes_out} "${includes}" PARENT_SCOPE)
+  set(${rest_out} "${rest}" PARENT_SCOPE)
+  set(${rest_line_out} "${line}" PARENT_SCOPE)
+endfunction()
+
+# _scopekit_doc_page(<md> <relative path>): extracts and registers the blocks of one page.
+# Reads arg_PRELUDE_HEADERS and arg_LINK_LIBRARIES from scopekit_add_doc_checks, its caller;
+# appends to the caller's _scopekit_doc_sources (compile-only blocks), _scopekit_doc_programs
+# (executables) and _scopekit_doc_generated (every file written).
+function(_scopekit_doc_page md rel)
+  string(REGEX REPLACE "\\.md$" "" stem "${rel}")
+  string(MAKE_C_IDENTIFIER "${stem}" id)
+  string(REPLACE "/" "." test_stem "${stem}")
+  set(block_dir "${CMAKE_CURRENT_BINARY_DIR}/blocks")
+  file(RELATIVE_PATH shown_path "${PROJECT_SOURCE_DIR}" "${md}")
+
+  set(prelude "")
+  foreach(header IN LISTS arg_PRELUDE_HEADERS)
+    string(APPEND prelude "#include <${header}>\n")
+  endforeach()
+
+  file(READ "${md}" text)
+  string(REPLACE "\r" "" text "${text}")
+  _scopekit_doc_encode(text "${text}")
+  string(REPLACE "\n" ";" lines "${text}")
+
+  set(sources "${_scopekit_doc_sources}")
+  set(programs "${_scopekit_doc_programs}")
+  set(generated "${_scopekit_doc_generated}")
+  set(line_number 0)
+  set(fence "")         # inside a fence: cpp, output or other
+  set(marker "")        # the pending comment: wrap, synopsis, skip or output
+  set(marker_line 0)
+  set(count 0)          # C++ blocks seen on this page
+  set(awaiting_output "") # the test of the program just extracted, until another block comes
+
+  foreach(line IN LISTS lines)
+    math(EXPR line_number "${line_number} + 1")
+
+    if(NOT fence STREQUAL "")
+      if(NOT line MATCHES "^[ \t]*```[ \t]*$")
+        if(NOT fence STREQUAL "other")
+          string(APPEND body "${line}\n")
+        endif()
+        continue()
+      endif()
+
+      # The closing fence.
+      if(fence STREQUAL "output")
+        _scopekit_doc_decode(expected "${body}")
+        string(REGEX REPLACE "([][.*+?^$()|\\\\])" "\\\\\\1" expected "${expected}")
+        # A ';' would split the property into several regular expressions; "[;]" keeps it one.
+        string(REPLACE ";" "[;]" expected "${expected}")
+        set_tests_properties("${awaiting_output}" PROPERTIES PASS_REGULAR_EXPRESSION
+                                                             "^${expected}$")
+        set(awaiting_output "")
+      elseif(fence STREQUAL "cpp")
+        set(name "${id}_${count}")
+        set(source "${block_dir}/${name}.cpp")
+        string(CONCAT header "// Generated by cmake/ScopekitDocs.cmake from ${shown_path}, "
+                      "C++ block ${count} (line ${body_line}).\n"
+                      "// Edit the Markdown page, not this file.\n")
+        if(NOT mode STREQUAL "skip")
+          list(APPEND generated "${source}")
+        endif()
+
+        if(mode STREQUAL "skip")
+          set(awaiting_output "")
+        elseif(mode STREQUAL "wrap" OR mode STREQUAL "synopsis")
+          _scopekit_doc_split_includes(includes rest rest_line "${body}" "${body_line}")
+          if(rest MATCHES "(^|\n)[ \t]*int[ \t]+main[ \t]*\\(")
+            message(FATAL_ERROR "${md}:${body_line}: a '${mode}' block cannot define main(); "
+                                "drop the comment to make it a program")
+          endif()
+          if(mode STREQUAL "wrap")
+            set(open "namespace {\n[[maybe_unused]] void scopekit_doc_block() {\n")
+            set(close "}\n}  // namespace\n")
+          else()
+            set(open "namespace scopekit_doc_synopsis {\nusing namespace ::scopekit;\n")
+            set(close "}  // namespace scopekit_doc_synopsis\n")
+          endif()
+          set(content "${header}${prelude}#line ${body_line} \"${md}\"\n${includes}${open}")
+          string(APPEND content "#line ${rest_line} \"${md}\"\n${rest}${close}")
+          _scopekit_doc_decode(content "${content}")
+          _scopekit_doc_write("${source}" "${content}")
+          list(APPEND sources "${source}")
+          set(awaiting_output "")
+        else()
+          _scopekit_doc_decode(content "${header}#line ${body_line} \"${md}\"\n${body}")
+          _scopekit_doc_write("${source}" "${content}")
+          if(body MATCHES "(^|\n)[ \t]*int[ \t]+main[ \t]*\\(")
+            add_executable(doc_${name} "${source}")
+            target_link_libraries(doc_${name} PRIVATE ${arg_LINK_LIBRARIES})
+            add_test(NAME doc.${test_stem}.${count} COMMAND doc_${name})
+            set_tests_properties(doc.${test_stem}.${count} PROPERTIES LABELS docs)
+            list(APPEND programs doc_${name})
+            set(awaiting_output doc.${test_stem}.${count})
+          else()
+            list(APPEND sources "${source}")
+            set(awaiting_output "")
+          endif()
+        endif()
+      endif()
+      set(fence "")
+      continue()
+    endif()
+
+    # Outside a fence: an opening fence, a marker comment or prose.
+    if(line MATCHES "^[ \t]*```")
+      string(REGEX MATCH "^[ \t]*```[ \t]*([^ \t]*)" ignored "${line}")
+      string(TOLOWER "${CMAKE_MATCH_1}" language)
+      set(body "")
+      set(fence_line ${line_number})
+      math(EXPR body_line "${line_number} + 1")
+      if(language MATCHES "^(cpp|c\\+\\+|cxx)$")
+        set(fence "cpp")
+        math(EXPR count "${count} + 1")
+        if(marker STREQUAL "output")
+          message(FATAL_ERROR "${md}:${marker_line}: <!-- output --> marks the output of a "
+                              "program, not a C++ block")
+        endif()
+        set(mode "${marker}")
+      elseif(marker STREQUAL "output")
+        if(awaiting_output STREQUAL "")
+          message(FATAL_ERROR "${md}:${marker_line}: <!-- output --> must follow a C++ block "
+                              "that defines main(), with no other C++ block in between")
+        endif()
+        set(fence "output")
+      else()
+        if(NOT marker STREQUAL "")
+          message(FATAL_ERROR "${md}:${marker_line}: <!-- compile: ${marker} --> must precede "
+                              "a ```cpp block")
+        endif()
+        set(fence "other")
+      endif()
+      set(marker "")
+    elseif(line MATCHES "^[ \t]*<!--[ \t]*compile:[ \t]*([a-z]+)[ \t]*-->[ \t]*$")
+      set(marker "${CMAKE_MATCH_1}")
+      set(marker_line ${line_number})
+      if(NOT marker MATCHES "^(wrap|synopsis|skip)$")
+        message(FATAL_ERROR "${md}:${line_number}: unknown <!-- compile: ${marker} -->; "
+                            "use wrap, synopsis or skip")
+      endif()
+    elseif(line MATCHES "^[ \t]*<!--[ \t]*output[ \t]*-->[ \t]*$")
+      set(marker "output")
+      set(marker_line ${line_number})
+    elseif(line MATCHES "^[ \t]*<!--[ \t]*(compile|output)")
+      message(FATAL_ERROR "${md}:${line_number}: malformed marker; write "
+                          "<!-- compile: wrap|synopsis|skip --> or <!-- output --> alone on a line")
+    elseif(NOT marker STREQUAL "" AND NOT line MATCHES "^[ \t]*$")
+      message(FATAL_ERROR "${md}:${marker_line}: a marker comment must be followed by a fence")
+    endif()
+  endforeach()
+
+  if(NOT fence STREQUAL "")
+    message(FATAL_ERROR "${md}:${fence_line}: this fenced block is never closed")
+  endif()
+  if(NOT marker STREQUAL "")
+    message(FATAL_ERROR "${md}:${marker_line}: a marker comment must be followed by a fence")
+  endif()
+
+  set(_scopekit_doc_sources "${sources}" PARENT_SCOPE)
+  set(_scopekit_doc_programs "${programs}" PARENT_SCOPE)
+  set(_scopekit_doc_generated "${generated}" PARENT_SCOPE)
+endfunction()
+
+function(scopekit_add_doc_checks)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "SOURCE_DIR" "PRELUDE_HEADERS;LINK_LIBRARIES")
+  if(NOT arg_SOURCE_DIR)
+    message(FATAL_ERROR "scopekit_add_doc_checks: SOURCE_DIR is required")
+  endif()
+
+  file(GLOB_RECURSE pages CONFIGURE_DEPENDS RELATIVE "${arg_SOURCE_DIR}" "${arg_SOURCE_DIR}/*.md")
+  list(SORT pages)
+  file(MAKE_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}/blocks")
+
+  set(_scopekit_doc_sources "")
+  set(_scopekit_doc_programs "")
+  set(_scopekit_doc_generated "")
+  foreach(page IN LISTS pages)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${arg_SOURCE_DIR}/${page}")
+    _scopekit_doc_page("${arg_SOURCE_DIR}/${page}" "${page}")
+  endforeach()
+
+  # Blocks that no longer exist (a page was edited or removed) leave no stale sources behind.
+  file(GLOB existing "${CMAKE_CURRENT_BINARY_DIR}/blocks/*.cpp")
+  foreach(stale IN LISTS existing)
+    if(NOT stale IN_LIST _scopekit_doc_generated)
+      file(REMOVE "${stale}")
+    endif()
+  endforeach()
+
+  add_custom_target(scopekit_docs)
+  if(_scopekit_doc_sources)
+    add_library(scopekit_doc_blocks OBJECT ${_scopekit_doc_sources})
+    target_link_libraries(scopekit_doc_blocks PRIVATE ${arg_LINK_LIBRARIES})
+    add_dependencies(scopekit_docs scopekit_doc_blocks)
+  endif()
+  if(_scopekit_doc_programs)
+    add_dependencies(scopekit_docs ${_scopekit_doc_programs})
+  endif()
+endfunction()
