@@ -3,6 +3,8 @@
 // Each guard has a pair of [[gnu::noinline]] functions in namespace `cases`, <guard>_guard and
 // <guard>_hand_written, doing the same observable work: call an opaque body that may throw,
 // and run the cleanup (add one to `cleanups`, or close a handle) on the paths the guard would.
+// scope_fail and scope_success also have <guard>_same_rule: the P0052R10 exception-count rule
+// written by hand, the baseline for what the guard itself adds.
 //
 //   callgrind_guards <case> [calls]     e.g.  callgrind_guards scope_fail_guard 1000000
 //
@@ -17,6 +19,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string_view>
 
 namespace {
@@ -87,6 +90,42 @@ namespace cases {
   }
 }
 
+// The P0052R10 rule written by hand: a local struct that counts uncaught exceptions at
+// construction and compares at destruction. The fair baseline for what the guard adds.
+struct fail_rule_by_hand {
+  int before = std::uncaught_exceptions();
+  fail_rule_by_hand() = default;
+  fail_rule_by_hand(const fail_rule_by_hand&) = delete;
+  fail_rule_by_hand& operator=(const fail_rule_by_hand&) = delete;
+  ~fail_rule_by_hand() {
+    if (std::uncaught_exceptions() > before) {
+      ++cleanups;
+    }
+  }
+};
+
+struct success_rule_by_hand {
+  int before = std::uncaught_exceptions();
+  success_rule_by_hand() = default;
+  success_rule_by_hand(const success_rule_by_hand&) = delete;
+  success_rule_by_hand& operator=(const success_rule_by_hand&) = delete;
+  ~success_rule_by_hand() {
+    if (std::uncaught_exceptions() <= before) {
+      ++cleanups;
+    }
+  }
+};
+
+[[gnu::noinline]] void scope_fail_same_rule() {
+  const fail_rule_by_hand rule;
+  body();
+}
+
+[[gnu::noinline]] void scope_success_same_rule() {
+  const success_rule_by_hand rule;
+  body();
+}
+
 [[gnu::noinline]] void scope_success_guard() {
   scopekit::scope_success guard{[]() noexcept { ++cleanups; }};
   body();
@@ -129,6 +168,8 @@ constexpr std::array all_cases{
     named_case{"scope_fail_hand_written", cases::scope_fail_hand_written},
     named_case{"scope_success_guard", cases::scope_success_guard},
     named_case{"scope_success_hand_written", cases::scope_success_hand_written},
+    named_case{"scope_fail_same_rule", cases::scope_fail_same_rule},
+    named_case{"scope_success_same_rule", cases::scope_success_same_rule},
     named_case{"unique_resource_guard", cases::unique_resource_guard},
     named_case{"unique_resource_hand_written", cases::unique_resource_hand_written},
 };

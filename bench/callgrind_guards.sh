@@ -121,3 +121,17 @@ for guard in scope_exit scope_fail scope_success unique_resource; do
 done
 echo "(instructions per call; limit: 2 x one std::uncaught_exceptions() call as counted in the"
 echo "guard's own run, else 0; what makes up a miss: bench/README.md)"
+
+echo
+echo "the same exception-count rule written by hand (a local struct), against the guard:"
+printf '%-16s %14s %14s %6s
+' guard "same rule" guard ratio
+for row in scope_fail:0 scope_success:1; do
+  guard="${row%%:*}"
+  measure "${guard}_same_rule" "${row##*:}"
+  rule_total="${total}"
+  measure "${guard}_guard" "${row##*:}"
+  printf '%-16s %14d %14d %6s
+' "${guard}" "${rule_total}" "${total}" \
+    "$(ratio "${rule_total}" "${total}")"
+done

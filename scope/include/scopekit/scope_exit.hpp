@@ -23,7 +23,9 @@ namespace scopekit {
 /// Calls its action when destroyed, unless released. Not copyable, not assignable; movable
 /// (the moved-from guard never runs).
 template <exit_function EF>
-class [[nodiscard]] scope_exit {
+class [[nodiscard]] scope_exit : private detail::guard_base<EF, detail::no_condition> {
+  using base = detail::guard_base<EF, detail::no_condition>;
+
 public:
   /// Stores `f` (moved in if that cannot throw, else copied). If storing it throws, calls
   /// `f()` and rethrows.
@@ -31,36 +33,27 @@ public:
     requires(!std::is_same_v<std::remove_cvref_t<EFP>, scope_exit> &&
              detail::guard_initializable<EF, EFP>)
   explicit scope_exit(EFP&& f) noexcept(detail::guard_init_nothrow<EF, EFP>)
-  try : function_(detail::guard_init_arg<EF, EFP>(f)) {
+  try : base(detail::guard_init_arg<EF, EFP>(f), detail::no_condition{}) {
   } catch (...) {
     f();
   }
 
   /// Takes over `other`'s action (moved if that cannot throw, else copied), then releases
   /// `other`. If the copy throws, `other` keeps its action and will still run it.
-  scope_exit(scope_exit&& other) noexcept(detail::guard_move_nothrow<EF>)
-    requires detail::guard_movable<EF>
-      : function_(detail::guard_move_arg<EF>(other.function_)), active_(other.active_) {
-    other.release();
-  }
-
+  scope_exit(scope_exit&&) = default;
   scope_exit(const scope_exit&) = delete;
   scope_exit& operator=(const scope_exit&) = delete;
   scope_exit& operator=(scope_exit&&) = delete;
 
   /// Calls the action unless released. An action that throws terminates.
   ~scope_exit() noexcept {
-    if (active_) {
-      function_();
+    if (this->active_) {
+      this->function_();
     }
   }
 
   /// The action will not be called.
-  void release() noexcept { active_ = false; }
-
-private:
-  [[no_unique_address]] EF function_;
-  bool active_ = true;
+  void release() noexcept { this->active_ = false; }
 };
 
 template <class EF>

@@ -27,7 +27,9 @@ namespace scopekit {
 /// Calls its action when destroyed if its exit condition reports failure, unless released.
 /// Not copyable, not assignable; movable (the moved-from guard never runs).
 template <exit_function EF, exit_condition Cond = exception_checker>
-class [[nodiscard]] scope_fail {
+class [[nodiscard]] scope_fail : private detail::guard_base<EF, Cond> {
+  using base = detail::guard_base<EF, Cond>;
+
 public:
   /// Stores `f` (moved in if that cannot throw, else copied) and the condition. If storing
   /// `f` throws, calls `f()` and rethrows: failing to build the guard is itself a failure.
@@ -36,21 +38,14 @@ public:
              detail::guard_initializable<EF, EFP>)
   explicit scope_fail(EFP&& f, Cond condition = Cond{}) noexcept(
       detail::guard_init_nothrow<EF, EFP>)
-  try : function_(detail::guard_init_arg<EF, EFP>(f)), condition_(std::move(condition)) {
+  try : base(detail::guard_init_arg<EF, EFP>(f), std::move(condition)) {
   } catch (...) {
     f();
   }
 
-  /// Takes over `other`'s action and condition, then releases `other`. If copying the action
-  /// throws, `other` is unchanged.
-  scope_fail(scope_fail&& other) noexcept(detail::guard_move_nothrow<EF>)
-    requires detail::guard_movable<EF>
-      : function_(detail::guard_move_arg<EF>(other.function_)),
-        condition_(std::move(other.condition_)),
-        active_(other.active_) {
-    other.release();
-  }
-
+  /// Takes over `other`'s action (moved if that cannot throw, else copied), then releases
+  /// `other`. If the copy throws, `other` keeps its action and will still run it.
+  scope_fail(scope_fail&&) = default;
   scope_fail(const scope_fail&) = delete;
   scope_fail& operator=(const scope_fail&) = delete;
   scope_fail& operator=(scope_fail&&) = delete;
@@ -58,18 +53,13 @@ public:
   /// Calls the action if not released and the condition reports failure. An action that throws
   /// terminates.
   ~scope_fail() noexcept {
-    if (active_ && condition_()) {
-      function_();
+    if (this->active_ && this->condition_()) {
+      this->function_();
     }
   }
 
   /// The action will not be called.
-  void release() noexcept { active_ = false; }
-
-private:
-  [[no_unique_address]] EF function_;
-  [[no_unique_address]] Cond condition_;
-  bool active_ = true;
+  void release() noexcept { this->active_ = false; }
 };
 
 template <class EF>

@@ -24,7 +24,9 @@ namespace scopekit {
 /// Calls its action when destroyed if its exit condition reports no failure, unless released.
 /// Not copyable, not assignable; movable (the moved-from guard never runs).
 template <exit_function EF, exit_condition Cond = exception_checker>
-class [[nodiscard]] scope_success {
+class [[nodiscard]] scope_success : private detail::guard_base<EF, Cond> {
+  using base = detail::guard_base<EF, Cond>;
+
 public:
   /// Stores `f` (moved in if that cannot throw, else copied) and the condition. If storing
   /// `f` throws, the exception propagates and `f` is not called.
@@ -33,37 +35,25 @@ public:
              detail::guard_initializable<EF, EFP>)
   explicit scope_success(EFP&& f, Cond condition = Cond{}) noexcept(
       detail::guard_init_nothrow<EF, EFP>)
-      : function_(detail::guard_init_arg<EF, EFP>(f)), condition_(std::move(condition)) {}
+      : base(detail::guard_init_arg<EF, EFP>(f), std::move(condition)) {}
 
-  /// Takes over `other`'s action and condition, then releases `other`. If copying the action
-  /// throws, `other` is unchanged.
-  scope_success(scope_success&& other) noexcept(detail::guard_move_nothrow<EF>)
-    requires detail::guard_movable<EF>
-      : function_(detail::guard_move_arg<EF>(other.function_)),
-        condition_(std::move(other.condition_)),
-        active_(other.active_) {
-    other.release();
-  }
-
+  /// Takes over `other`'s action (moved if that cannot throw, else copied), then releases
+  /// `other`. If the copy throws, `other` keeps its action and will still run it.
+  scope_success(scope_success&&) = default;
   scope_success(const scope_success&) = delete;
   scope_success& operator=(const scope_success&) = delete;
   scope_success& operator=(scope_success&&) = delete;
 
   /// Calls the action if not released and the condition reports no failure. Lets the action's
-  /// exception out when the action may throw (no other exception is propagating then).
+  /// exception out when the action may throw.
   ~scope_success() noexcept(std::is_nothrow_invocable_v<EF&>) {
-    if (active_ && !condition_()) {
-      function_();
+    if (this->active_ && !this->condition_()) {
+      this->function_();
     }
   }
 
   /// The action will not be called.
-  void release() noexcept { active_ = false; }
-
-private:
-  [[no_unique_address]] EF function_;
-  [[no_unique_address]] Cond condition_;
-  bool active_ = true;
+  void release() noexcept { this->active_ = false; }
 };
 
 template <class EF>

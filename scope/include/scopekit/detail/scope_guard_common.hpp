@@ -64,5 +64,37 @@ template <class F>
 inline constexpr bool guard_move_nothrow =
     std::is_nothrow_move_constructible_v<F> || std::is_nothrow_copy_constructible_v<F>;
 
+/// The condition of a guard that always runs (scope_exit): never called, takes no room.
+struct no_condition {};
+
+/// What the three guards share: the stored action, the condition, the active flag, and the
+/// P0052R10 move rules. Each guard adds its constructor (what happens if storing the action
+/// throws) and its destructor (when the action runs).
+template <class EF, class Cond>
+class guard_base {
+protected:
+  template <class Arg>
+  guard_base(Arg&& action, Cond condition) noexcept(std::is_nothrow_constructible_v<EF, Arg>)
+      : function_(static_cast<Arg&&>(action)), condition_(static_cast<Cond&&>(condition)) {}
+
+  /// Moves if that cannot throw, else copies; releases `other` only once the copy succeeded.
+  guard_base(guard_base&& other) noexcept(guard_move_nothrow<EF>)
+    requires guard_movable<EF>
+      : function_(guard_move_arg<EF>(other.function_)),
+        condition_(static_cast<Cond&&>(other.condition_)),
+        active_(other.active_) {
+    other.active_ = false;
+  }
+
+  guard_base(const guard_base&) = delete;
+  guard_base& operator=(const guard_base&) = delete;
+  guard_base& operator=(guard_base&&) = delete;
+  ~guard_base() = default;
+
+  [[no_unique_address]] EF function_;
+  [[no_unique_address]] Cond condition_;
+  bool active_ = true;
+};
+
 }  // namespace detail
 }  // namespace scopekit
