@@ -76,7 +76,7 @@ TEST(RunLoop, TimersFireInDeadlineOrder) {
   // Finish once the late timer has fired: a third timer after both ends the loop.
   struct finisher {
     timer_node node;
-    run_loop* loop;
+    run_loop* loop = nullptr;
   } fin{timer_node{now + std::chrono::milliseconds{3},
                    [](timer_node& n) noexcept { reinterpret_cast<finisher&>(n).loop->finish(); }},
         &loop};
@@ -110,8 +110,8 @@ TEST(RunLoop, CancelAfterFireReturnsFalse) {
 
 TEST(RunLoop, PostFromOtherThreadsResumesOnRunThread) {
   run_loop loop;
-  constexpr int kThreads = 4;
-  constexpr int kPostsPerThread = 250;
+  constexpr std::size_t threads = 4;
+  constexpr std::size_t posts_per_thread = 250;
   std::vector<std::thread::id> resumed_on;
   // One coroutine per post, each recording the thread that resumed it.
   auto make = [](std::vector<std::thread::id>& out) -> scopekit::test::resumable {
@@ -119,17 +119,19 @@ TEST(RunLoop, PostFromOtherThreadsResumesOnRunThread) {
     co_return;
   };
   std::vector<scopekit::test::resumable> coroutines;
-  coroutines.reserve(kThreads * kPostsPerThread);
+  coroutines.reserve(threads * posts_per_thread);
   std::vector<std::coroutine_handle<>> handles;
-  for (int i = 0; i < kThreads * kPostsPerThread; ++i) {
+  handles.reserve(threads * posts_per_thread);
+  for (std::size_t i = 0; i < threads * posts_per_thread; ++i) {
     coroutines.push_back(make(resumed_on));
     handles.push_back(coroutines.back().handle());
   }
   std::vector<std::thread> posters;
-  for (int t = 0; t < kThreads; ++t) {
+  posters.reserve(threads);
+  for (std::size_t t = 0; t < threads; ++t) {
     posters.emplace_back([&, t] {
-      for (int i = 0; i < kPostsPerThread; ++i) {
-        loop.post(handles[static_cast<std::size_t>(t * kPostsPerThread + i)]);
+      for (std::size_t i = 0; i < posts_per_thread; ++i) {
+        loop.post(handles[t * posts_per_thread + i]);
       }
     });
   }
@@ -141,7 +143,7 @@ TEST(RunLoop, PostFromOtherThreadsResumesOnRunThread) {
   });
   loop.run();
   stopper.join();
-  ASSERT_EQ(resumed_on.size(), static_cast<std::size_t>(kThreads * kPostsPerThread));
+  ASSERT_EQ(resumed_on.size(), threads * posts_per_thread);
   for (const auto& id : resumed_on) {
     ASSERT_EQ(id, std::this_thread::get_id());
   }

@@ -1,6 +1,7 @@
 // Tests for scopekit/task.hpp: laziness, results, exceptions, symmetric transfer, context.
 #include "scopekit/task.hpp"
 
+#include "scopekit/run_loop.hpp"
 #include "scopekit/sync_wait.hpp"
 #include "support/resumable.hpp"
 #include "support/stack_probe.hpp"
@@ -178,7 +179,8 @@ scopekit::test::resumable foreign_executor_probe(scopekit::executor*& out) {
 }
 
 TEST(Task, ForeignCoroutineGivesNoExecutor) {
-  scopekit::executor* seen = reinterpret_cast<scopekit::executor*>(&seen);  // not null
+  scopekit::run_loop some_loop;
+  scopekit::executor* seen = &some_loop;  // anything but null
   scopekit::test::resumable co = foreign_executor_probe(seen);
   co.resume();
   EXPECT_EQ(seen, nullptr);  // a task awaited outside scopekit runs without an executor

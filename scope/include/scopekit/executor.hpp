@@ -51,13 +51,14 @@ public:
   /// Thread-safe.
   [[nodiscard]] virtual bool cancel(timer_node& timer) noexcept = 0;
 
+  virtual ~executor() = default;
+
 protected:
   executor() = default;
   executor(const executor&) = default;
   executor& operator=(const executor&) = default;
   executor(executor&&) = default;
   executor& operator=(executor&&) = default;
-  ~executor() = default;
 };
 
 }  // namespace scopekit

@@ -31,7 +31,7 @@ public:
   run_loop& operator=(const run_loop&) = delete;
   run_loop(run_loop&&) = delete;
   run_loop& operator=(run_loop&&) = delete;
-  ~run_loop() = default;
+  ~run_loop() override = default;
 
   // Notifying while holding the lock matters: once the run thread can see the new work it
   // may finish and destroy the loop, so the poster must not touch wake_ after unlocking.

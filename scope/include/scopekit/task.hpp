@@ -125,13 +125,17 @@ public:
 
   class awaiter {
   public:
-    explicit awaiter(handle_type h) noexcept : handle_(h) {}
+    explicit awaiter(handle_type h, const detail::coroutine_context* context = nullptr) noexcept
+        : handle_(h), context_(context) {}
     bool await_ready() const noexcept { return false; }
-    /// Starts the task in the awaiter's context. Suspends the parent only if the task did not
-    /// complete synchronously; completion resumes the parent by symmetric transfer.
+    /// Starts the task in the awaiter's context (or the one given to with_context). Suspends
+    /// the parent only if the task did not complete synchronously; completion resumes the
+    /// parent by symmetric transfer.
     template <class P>
     bool await_suspend(std::coroutine_handle<P> parent) noexcept {
-      if constexpr (detail::context_promise<P>) {
+      if (context_ != nullptr) {
+        handle_.promise().inherit_context(*context_);
+      } else if constexpr (detail::context_promise<P>) {
         handle_.promise().inherit_context(parent.promise().context());
       }
       return handle_.promise().start_for(handle_, parent);
@@ -141,7 +145,14 @@ public:
 
   private:
     handle_type handle_;
+    const detail::coroutine_context* context_;
   };
+
+  /// Awaiting this runs the task in `context` (which must outlive the task's run) instead of
+  /// the awaiter's: how scopes give their body their own stop token, and cleanups none.
+  [[nodiscard]] awaiter with_context(const detail::coroutine_context& context) & noexcept {
+    return awaiter{handle_, &context};
+  }
 
   /// Awaiting runs the task to completion; the task object must outlive the co_await.
   awaiter operator co_await() && noexcept { return awaiter{handle_}; }

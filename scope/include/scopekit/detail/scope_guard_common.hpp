@@ -72,6 +72,11 @@ struct no_condition {};
 /// throws) and its destructor (when the action runs).
 template <class EF, class Cond>
 class guard_base {
+public:
+  guard_base(const guard_base&) = delete;
+  guard_base& operator=(const guard_base&) = delete;
+  guard_base& operator=(guard_base&&) = delete;
+
 protected:
   template <class Arg>
   guard_base(Arg&& action, Cond condition) noexcept(std::is_nothrow_constructible_v<EF, Arg>)
@@ -86,9 +91,6 @@ protected:
     other.active_ = false;
   }
 
-  guard_base(const guard_base&) = delete;
-  guard_base& operator=(const guard_base&) = delete;
-  guard_base& operator=(guard_base&&) = delete;
   ~guard_base() = default;
 
   [[no_unique_address]] EF function_;
