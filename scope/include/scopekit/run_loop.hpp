@@ -16,6 +16,7 @@
 
 #include <condition_variable>
 #include <coroutine>
+#include <cstddef>
 #include <map>
 #include <mutex>
 #include <utility>
@@ -85,6 +86,29 @@ public:
       }
       for (const work& item : batch) {
         item.run(item.arg);
+      }
+      batch.clear();
+    }
+  }
+
+  /// Runs what is ready now (posted work and due timers), including work that it posts in
+  /// turn, then returns without waiting. Returns the number of items run. For tests and for
+  /// embedding in another event loop.
+  std::size_t poll() {
+    std::size_t count = 0;
+    std::vector<work> batch;
+    while (true) {
+      {
+        std::unique_lock lock{mutex_};
+        move_due_timers(lock);
+        if (ready_.empty()) {
+          return count;
+        }
+        batch.swap(ready_);
+      }
+      for (const work& item : batch) {
+        item.run(item.arg);
+        ++count;
       }
       batch.clear();
     }

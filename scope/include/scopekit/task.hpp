@@ -49,6 +49,11 @@ public:
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> done) noexcept {
       task_promise_base& self = done.promise();
+      if (self.on_complete_ != nullptr) {
+        // A detached root: the hook takes the result and may destroy this frame.
+        self.on_complete_(self.on_complete_context_, done);
+        return std::noop_coroutine();
+      }
       if (self.handoff_.exchange(true, std::memory_order_acq_rel)) {
         // The parent is suspended: transfer to it (a root may have no parent at all).
         return self.continuation_ ? self.continuation_ : std::noop_coroutine();
@@ -83,9 +88,21 @@ public:
     handoff_.store(true, std::memory_order_relaxed);
   }
 
+  /// Called, instead of resuming a parent, when a detached root completes. It runs on the
+  /// thread that completed the coroutine and may destroy the frame.
+  using completion_hook = void (*)(void* context, std::coroutine_handle<> self) noexcept;
+
+  /// Makes this coroutine a detached root that reports its completion to `hook`.
+  void set_completion_hook(completion_hook hook, void* context) noexcept {
+    on_complete_ = hook;
+    on_complete_context_ = context;
+  }
+
 private:
   std::coroutine_handle<> continuation_;
   std::atomic<bool> handoff_{false};
+  completion_hook on_complete_ = nullptr;
+  void* on_complete_context_ = nullptr;
   coroutine_context own_context_;
   const coroutine_context* context_ = &own_context_;
 };

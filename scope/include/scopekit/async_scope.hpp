@@ -1,0 +1,315 @@
+// scopekit/async_scope.hpp - the C++ spelling of Python's `async with`, and a nursery.
+//
+// async_scope::run(body) runs `body(scope)` inside a new scope. In the body, scope.enter()
+// acquires a resource that is closed at exit, scope.push() registers a cleanup, and
+// scope.spawn() starts child work that is joined before the scope completes. On every exit
+// path (return, exception, early return from a loop, stop requested by a parent, a deadline
+// around the scope) the scope, in order:
+//   1. requests stop on its children and body if the exit is a failure or a stop;
+//   2. joins every child;
+//   3. awaits every cleanup in LIFO order, shielded from the stop that caused the exit; each
+//      cleanup can ask outcome() whether the scope succeeded, failed or was stopped;
+//   4. completes with the body's value, or rethrows: the only error unchanged, several as a
+//      scope_error (scopekit/scope_error.hpp) whose nested exception is the primary one.
+// A failing child stops its siblings and the body. A stopped_error raised in obedience to the
+// scope's own stop is not an error. spawn() after the scope has joined is refused with
+// std::logic_error; destroying a scope with children still in flight aborts with a message.
+//
+// Threads: the body, children and cleanups run on the caller's executor. spawn() and
+// request_stop() are thread-safe; enter() and push() belong to the body and its children.
+// Allocation: one frame per spawned child (its own), run()'s frame, the body's frame, and
+// what async_exit_stack needs for the cleanups.
+//
+//   co_await scopekit::async_scope::run([&](scopekit::async_scope& s) -> scopekit::task<> {
+//     auto& rows = co_await s.enter(session.execute_stream(query));
+//     s.spawn(heartbeat());
+//     while (auto row = co_await rows.next()) consume(*row);
+//   });  // heartbeat joined, rows closed, on every path
+#pragma once
+
+#include "scopekit/async_exit_stack.hpp"
+#include "scopekit/detail/coroutine_context.hpp"
+#include "scopekit/exit_condition.hpp"
+#include "scopekit/executor.hpp"
+#include "scopekit/scope_error.hpp"
+#include "scopekit/stopped_error.hpp"
+#include "scopekit/task.hpp"
+
+#include <atomic>
+#include <coroutine>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <stop_token>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace scopekit {
+
+class async_scope;
+
+namespace detail {
+template <class T>
+struct task_value {};
+template <class T>
+struct task_value<task<T>> {
+  using type = T;
+};
+}  // namespace detail
+
+/// A body async_scope::run accepts: called with the scope, returns task<T> (T void or an
+/// object type).
+template <class F>
+concept scope_body = std::invocable<F&, async_scope&> &&
+                     requires { typename detail::task_value<std::invoke_result_t<F&, async_scope&>>::type; };
+
+/// A structured-concurrency scope with async cleanups. Only async_scope::run creates one.
+class async_scope {
+public:
+  /// The T of the task<T> that body F returns.
+  template <scope_body F>
+  using body_value_t = typename detail::task_value<std::invoke_result_t<F&, async_scope&>>::type;
+
+  /// Runs `body(scope)` in a new scope on the awaiter's executor, with a stop token that
+  /// follows the awaiter's, then exits the scope as described at the top of this header.
+  /// Throws std::logic_error if the awaiting coroutine has no executor.
+  template <scope_body F>
+  static task<body_value_t<F>> run(F body) {
+    using value_type = body_value_t<F>;
+    executor* exec = co_await current_executor();
+    if (exec == nullptr) {
+      throw std::logic_error("scopekit::async_scope::run: the coroutine has no executor");
+    }
+    async_scope scope{*exec, co_await current_stop_token()};
+    std::exception_ptr body_error;
+    std::optional<std::conditional_t<std::is_void_v<value_type>, bool, value_type>> value;
+    try {
+      auto body_task = std::invoke(body, scope);
+      if constexpr (std::is_void_v<value_type>) {
+        co_await body_task.with_context(scope.context_);
+        value.emplace(true);
+      } else {
+        value.emplace(co_await body_task.with_context(scope.context_));
+      }
+    } catch (...) {
+      body_error = std::current_exception();
+    }
+    co_await scope.exit(std::move(body_error));  // rethrows what left the scope
+    if constexpr (!std::is_void_v<value_type>) {
+      co_return std::move(*value);
+    }
+  }
+
+  /// Awaits `acquisition` and closes the resource it yields at exit (see
+  /// async_exit_stack::enter). Call from the body or a child.
+  template <detail::awaitable A>
+    requires async_closeable<std::remove_cvref_t<detail::await_result_t<A>>>
+  task<std::remove_cvref_t<detail::await_result_t<A>>&> enter(A acquisition) {
+    return cleanups_.enter(std::move(acquisition));
+  }
+
+  /// Registers a cleanup to run at exit (see async_exit_stack::push). Call from the body or a
+  /// child.
+  template <async_cleanup F>
+  void push(F&& cleanup) {
+    cleanups_.push(std::forward<F>(cleanup));
+  }
+
+  /// Starts `child` on the scope's executor with the scope's stop token; it is joined before
+  /// the scope completes. If it throws, its error is kept and the scope stops its siblings
+  /// and the body. Thread-safe. Throws std::logic_error if the scope has already joined (the
+  /// child is destroyed unstarted), std::invalid_argument for an empty task.
+  void spawn(task<void> child) {
+    if (!child.valid()) {
+      throw std::invalid_argument("scopekit::async_scope::spawn: empty task");
+    }
+    std::size_t count = pending_.load(std::memory_order_relaxed);
+    do {
+      if (count == 0) {
+        throw std::logic_error("scopekit::async_scope::spawn: the scope has already joined");
+      }
+    } while (!pending_.compare_exchange_weak(count, count + 1, std::memory_order_acq_rel));
+    auto handle = child.release();
+    handle.promise().inherit_context(context_);
+    handle.promise().set_completion_hook(&on_child_done, this);
+    try {
+      exec_->post(handle);
+    } catch (...) {
+      handle.destroy();
+      release();
+      throw;
+    }
+  }
+
+  /// The scope's stop token: requested when the parent stops, a child or the body fails, or
+  /// request_stop() is called.
+  [[nodiscard]] std::stop_token get_stop_token() const noexcept { return stop_.get_token(); }
+
+  /// Stops the body and the children; the scope then exits as stopped. Thread-safe.
+  void request_stop() noexcept { stop_because(stop_cause::requested); }
+
+  /// How the scope ended, for cleanups: running while the body runs, then success, failure or
+  /// stopped. Thread-safe.
+  [[nodiscard]] scopekit::outcome outcome() const noexcept {
+    return outcome_.load(std::memory_order_acquire);
+  }
+
+  async_scope(const async_scope&) = delete;
+  async_scope& operator=(const async_scope&) = delete;
+  async_scope(async_scope&&) = delete;
+  async_scope& operator=(async_scope&&) = delete;
+
+  /// Aborts if children are still in flight: nothing could join them any more.
+  ~async_scope() {
+    const std::size_t in_flight = pending_.load(std::memory_order_acquire) - (joining_ ? 0 : 1);
+    if (in_flight != 0) {
+      std::fprintf(stderr,
+                   "scopekit: async_scope destroyed with %zu child task(s) still running; "
+                   "its run() was destroyed before it could join them\n",
+                   in_flight);
+      std::abort();
+    }
+  }
+
+private:
+  enum class stop_cause : unsigned char { none, requested, parent, failure };
+
+  struct forward_parent_stop {
+    async_scope* scope;
+    void operator()() const noexcept { scope->stop_because(stop_cause::parent); }
+  };
+
+  async_scope(executor& exec, const std::stop_token& parent)
+      : exec_(&exec), context_{&exec, stop_.get_token()} {
+    parent_stop_.emplace(parent, forward_parent_stop{this});
+  }
+
+  void stop_because(stop_cause cause) noexcept {
+    {
+      std::lock_guard lock{mutex_};
+      if (cause_ == stop_cause::none) {
+        cause_ = cause;
+      }
+    }
+    stop_.request_stop();
+  }
+
+  static bool is_stop(const std::exception_ptr& error) noexcept {
+    try {
+      std::rethrow_exception(error);
+    } catch (const stopped_error&) {
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+
+  // Runs on whichever thread completed the child. Order matters (the classic race): free the
+  // frame, record the error, and only then give up the child's reference, which is the last
+  // touch of the scope (P3149R6: deallocate before disassociating).
+  static void on_child_done(void* self, std::coroutine_handle<> done) noexcept {
+    auto* scope = static_cast<async_scope*>(self);
+    auto handle = task<void>::handle_type::from_address(done.address());
+    std::exception_ptr error;
+    try {
+      handle.promise().take();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    handle.destroy();
+    if (error) {
+      scope->child_failed(std::move(error));
+    }
+    scope->release();
+  }
+
+  void child_failed(std::exception_ptr error) noexcept {
+    if (is_stop(error) && stop_.stop_requested()) {
+      return;  // it obeyed the scope's stop: not an error
+    }
+    {
+      std::lock_guard lock{mutex_};
+      child_errors_.push_back(std::move(error));  // may throw bad_alloc: terminates
+      if (cause_ == stop_cause::none) {
+        cause_ = stop_cause::failure;
+      }
+    }
+    stop_.request_stop();
+  }
+
+  // Gives up one reference (a child's, or the joiner's). The last one resumes the joiner,
+  // which is suspended by then; nothing of the scope is touched after posting it.
+  void release() noexcept {
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      executor* exec = exec_;
+      std::coroutine_handle<> joiner = joiner_;
+      exec->post(joiner);
+    }
+  }
+
+  struct join_awaiter {
+    async_scope* scope;
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> joiner) noexcept {
+      scope->joiner_ = joiner;
+      scope->joining_ = true;
+      // Give up the joiner's own reference; if children remain, the last one resumes us.
+      return scope->pending_.fetch_sub(1, std::memory_order_acq_rel) != 1;
+    }
+    void await_resume() const noexcept {}
+  };
+
+  task<void> exit(std::exception_ptr body_error) {
+    const bool body_stopped = body_error && is_stop(body_error);
+    if (body_error && !body_stopped) {
+      stop_because(stop_cause::failure);
+    } else if (body_stopped) {
+      stop_because(stop_cause::requested);  // keeps an earlier cause (parent, failure)
+    }
+    co_await join_awaiter{this};
+
+    std::vector<std::exception_ptr> errors;
+    stop_cause cause = stop_cause::none;
+    {
+      std::lock_guard lock{mutex_};
+      cause = cause_;
+      if (body_error && !body_stopped) {
+        errors.push_back(body_error);
+      }
+      errors.insert(errors.end(), child_errors_.begin(), child_errors_.end());
+    }
+    if (!errors.empty()) {
+      outcome_.store(outcome::failure, std::memory_order_release);
+    } else if (body_stopped || cause == stop_cause::parent || cause == stop_cause::requested) {
+      outcome_.store(outcome::stopped, std::memory_order_release);
+      errors.push_back(body_stopped ? body_error : std::make_exception_ptr(stopped_error{}));
+    } else {
+      outcome_.store(outcome::success, std::memory_order_release);
+    }
+    const std::exception_ptr current = errors.empty() ? nullptr : errors.front();
+    co_await cleanups_.close_collecting(errors, current);
+    throw_errors(std::move(errors));
+  }
+
+  executor* exec_;
+  std::mutex mutex_;  // guards cause_ and child_errors_
+  std::stop_source stop_;
+  detail::coroutine_context context_;
+  stop_cause cause_ = stop_cause::none;
+  std::vector<std::exception_ptr> child_errors_;
+  std::atomic<std::size_t> pending_{1};  // children in flight, plus one until the join
+  std::coroutine_handle<> joiner_;
+  bool joining_ = false;
+  std::atomic<scopekit::outcome> outcome_{outcome::running};
+  async_exit_stack cleanups_;
+  // Last member: destroyed first, so the parent's stop cannot reach a half-destroyed scope.
+  std::optional<std::stop_callback<forward_parent_stop>> parent_stop_;
+};
+
+}  // namespace scopekit
