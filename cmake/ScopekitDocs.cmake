@@ -252,7 +252,7 @@ function(_scopekit_doc_page md rel)
 endfunction()
 
 function(scopekit_add_doc_checks)
-  cmake_parse_arguments(PARSE_ARGV 0 arg "" "SOURCE_DIR" "PRELUDE_HEADERS;LINK_LIBRARIES")
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "SOURCE_DIR" "PRELUDE_HEADERS;LINK_LIBRARIES;EXTRA_PAGES")
   if(NOT arg_SOURCE_DIR)
     message(FATAL_ERROR "scopekit_add_doc_checks: SOURCE_DIR is required")
   endif()
@@ -267,6 +267,12 @@ function(scopekit_add_doc_checks)
   foreach(page IN LISTS pages)
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${arg_SOURCE_DIR}/${page}")
     _scopekit_doc_page("${arg_SOURCE_DIR}/${page}" "${page}")
+  endforeach()
+  # Pages outside SOURCE_DIR (the top-level README.md), named by their file name.
+  foreach(path IN LISTS arg_EXTRA_PAGES)
+    get_filename_component(page "${path}" NAME)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${path}")
+    _scopekit_doc_page("${path}" "${page}")
   endforeach()
 
   # Blocks that no longer exist (a page was edited or removed) leave no stale sources behind.
