@@ -8,6 +8,7 @@
 #include "scopekit/sleep.hpp"
 #include "scopekit/sync_wait.hpp"
 #include "scopekit/task.hpp"
+#include "support/allocation_counter.hpp"
 
 #include <gtest/gtest.h>
 
@@ -195,6 +196,29 @@ TEST_F(AsyncScope, SpawnAfterJoinIsRefusedVisibly) {
     co_return;
   }));
   EXPECT_TRUE(refused);
+}
+
+task<> trivial_child() { co_return; }
+
+TEST_F(AsyncScope, SpawnAllocatesOnlyTheChildFrame) {
+  long spawn_allocations = -1;
+  sync_wait(async_scope::run([&](async_scope& s) -> task<> {
+    // Warm the executor's queue so that its growth is not counted below. run_loop alternates
+    // between two buffers that keep their capacity; two rounds grow both.
+    for (int round = 0; round < 2; ++round) {
+      for (int i = 0; i < 64; ++i) {
+        s.spawn(trivial_child());
+      }
+      co_await scopekit::sleep_for(0ms);  // let them run
+    }
+    const long before = scopekit::test::allocations();
+    for (int i = 0; i < 10; ++i) {
+      s.spawn(trivial_child());  // the child's frame is allocated when it is called
+    }
+    spawn_allocations = scopekit::test::allocations() - before;
+    co_return;
+  }));
+  EXPECT_EQ(spawn_allocations, 10);  // one per child: its frame, nothing of the scope's own
 }
 
 // ---- Stop from the parent ----------------------------------------------------------------------
