@@ -292,7 +292,7 @@ TEST_F(AsyncScope, BodyAndCleanupErrorsAreAllReachable) {
 struct finish_on_new_thread {
   std::thread* worker;
   bool await_ready() const noexcept { return false; }
-  void await_suspend(std::coroutine_handle<> h) {
+  void await_suspend(std::coroutine_handle<> h) const {
     // Once the thread starts, the frame holding this awaiter may be gone: read it first.
     std::thread& out = *worker;
     out = std::thread([h] { h.resume(); });

@@ -31,7 +31,7 @@ struct delivery {
 
 task<delivery> await_from_foreign_thread(std::thread& producer) {
   auto [tx, rx] = make_oneshot<std::string>();
-  producer = std::thread([tx = std::move(tx)]() mutable { tx.set_value("from I/O"); });
+  producer = std::thread([tx = std::move(tx)]() mutable { tx.set_value(std::string{"from I/O"}); });
   std::string value = co_await std::move(rx);
   co_return delivery{std::move(value), std::this_thread::get_id()};
 }
@@ -53,7 +53,9 @@ scopekit::test::resumable await_inline(scopekit::oneshot_receiver<int>& rx, int&
 }
 
 TEST(Oneshot, ResumeInlineRunsTheAwaiterOnTheSendersThread) {
-  auto [tx, rx] = make_oneshot<int>();
+  auto channel = make_oneshot<int>();  // not a structured binding: clang 14 cannot capture one
+  auto& tx = channel.first;
+  auto& rx = channel.second;
   int value = 0;
   std::thread::id resumed_on;
   scopekit::test::resumable co = await_inline(rx, value, resumed_on);

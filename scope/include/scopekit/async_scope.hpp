@@ -256,7 +256,7 @@ private:
   struct join_awaiter {
     async_scope* scope;
     bool await_ready() const noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<> joiner) noexcept {
+    bool await_suspend(std::coroutine_handle<> joiner) const noexcept {
       scope->joiner_ = joiner;
       scope->joining_ = true;
       // Give up the joiner's own reference; if children remain, the last one resumes us.

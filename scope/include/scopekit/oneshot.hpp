@@ -84,8 +84,8 @@ public:
   }
 
   /// Delivers an error. Returns false if the receiver already gave up.
-  bool set_exception(std::exception_ptr error) {
-    return deliver([&](detail::oneshot_state<T>& s) { s.error = std::move(error); });
+  bool set_exception(const std::exception_ptr& error) {
+    return deliver([&](detail::oneshot_state<T>& s) { s.error = error; });
   }
 
   /// True while a result can still be delivered.
