@@ -71,7 +71,7 @@ struct stream_handle {
 };
 
 task<stream_handle> execute_stream(std::shared_ptr<page_future> future) {
-  co_return stream_handle{result_stream::open(std::move(future))};
+  co_return stream_handle{result_stream::open(future)};
 }
 
 struct processing_error : std::runtime_error {
