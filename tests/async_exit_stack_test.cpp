@@ -181,6 +181,40 @@ TEST(AsyncExitStack, SingleErrorIsRethrownUnchanged) {
   EXPECT_THROW(sync_wait(one_failure()), error_b);
 }
 
+task<> lone_async_cleanup_fails() {
+  async_exit_stack stack;
+  stack.push([]() -> task<> {
+    co_await scopekit::sleep_for(std::chrono::milliseconds{0});
+    throw error_b{};
+  });
+  co_await stack.close();  // the one async cleanup is awaited directly
+}
+
+TEST(AsyncExitStack, LoneAsyncCleanupErrorIsRethrown) {
+  EXPECT_THROW(sync_wait(lone_async_cleanup_fails()), error_b);
+}
+
+task<std::vector<std::string>> cleanup_throws_before_returning_its_task() {
+  std::vector<std::string> log;
+  async_exit_stack stack;
+  stack.push([&]() -> task<> {  // not a coroutine: throws while making its task
+    log.push_back("async throws");
+    throw error_a{};
+  });
+  stack.push([&] { log.push_back("sync"); });  // runs first, leaving the async one alone
+  try {
+    co_await stack.close();
+  } catch (const error_a&) {
+    log.push_back("caught");
+  }
+  co_return log;
+}
+
+TEST(AsyncExitStack, CleanupThrowingBeforeReturningItsTaskIsCollected) {
+  EXPECT_EQ(sync_wait(cleanup_throws_before_returning_its_task()),
+            (std::vector<std::string>{"sync", "async throws", "caught"}));
+}
+
 task<> two_failures() {
   async_exit_stack stack;
   stack.push([] { throw error_b{}; });  // runs second
@@ -314,6 +348,38 @@ task<std::uintptr_t> ten_thousand_entries() {
 
 TEST(AsyncExitStack, TenThousandEntriesUnwindWithoutRecursion) {
   EXPECT_LT(sync_wait(ten_thousand_entries()), 4096U);
+}
+
+task<long> push_and_close_eight(int& runs) {
+  async_exit_stack stack;
+  const long before = scopekit::test::allocations();
+  for (std::size_t i = 0; i < async_exit_stack::inline_capacity; ++i) {
+    stack.push([&runs] { ++runs; });
+  }
+  co_await stack.close();  // synchronous cleanups need no coroutine frame
+  co_return scopekit::test::allocations() - before;
+}
+
+TEST(AsyncExitStack, PushAndCloseOfEightSynchronousCleanupsDoNotAllocate) {
+  int runs = 0;
+  EXPECT_EQ(sync_wait(push_and_close_eight(runs)), 0);
+  EXPECT_EQ(runs, 8);
+}
+
+task<long> push_many(std::size_t count) {
+  async_exit_stack stack;
+  const long before = scopekit::test::allocations();
+  for (std::size_t i = 0; i < count; ++i) {
+    stack.push([] {});
+  }
+  const long allocated = scopekit::test::allocations() - before;
+  co_await stack.close();
+  co_return allocated;
+}
+
+TEST(AsyncExitStack, OverflowStorageGrowsGeometrically) {
+  // 1,000 entries past the inline ones: a handful of reallocations, not one per push.
+  EXPECT_LE(sync_wait(push_many(1'008)), 12);
 }
 
 TEST(AsyncExitStack, FirstEightSmallCleanupsDoNotAllocate) {

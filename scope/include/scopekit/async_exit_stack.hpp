@@ -14,9 +14,11 @@
 // - errors are never lost: close() rethrows the only error unchanged, or a scope_error whose
 //   nested exception is the first and which lists every other (scopekit/scope_error.hpp).
 //
-// Allocation: none for the first 8 cleanups that fit in 3 pointers and move without throwing;
-// enter() keeps each resource in one heap allocation (so references to it stay valid);
-// close() allocates its coroutine frame, and awaitables other than task<void> one frame each.
+// Allocation: none for the first 8 cleanups that fit in 3 pointers and move without throwing
+// (beyond them, the overflow storage grows geometrically); enter() keeps each resource in one
+// heap allocation (so references to it stay valid). close() runs synchronous cleanups without
+// allocating; from the first asynchronous cleanup on it needs one coroutine frame, plus one per
+// awaitable other than task<void>.
 // Not thread-safe: one coroutine owns a stack. A destructor cannot await, so destroying a
 // stack that still holds cleanups is a bug and aborts with a message; close() it, or use
 // async_scope, which always does.
@@ -34,6 +36,7 @@
 
 #include <algorithm>
 #include <array>
+#include <coroutine>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -124,20 +127,51 @@ public:
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
 
+  class close_awaiter;
+
   /// Runs every cleanup, last registered first, each seeing the error currently propagating
   /// (an earlier cleanup's, if one threw). Cleanups run in the awaiter's executor with no stop
   /// token. Afterwards the stack is empty; closing again does nothing. Rethrows by
-  /// throw_errors(): the only error unchanged, several as a scope_error.
-  task<void> close() {
-    std::vector<std::exception_ptr> errors;
-    co_await close_collecting(errors, nullptr);
-    throw_errors(std::move(errors));
-  }
+  /// throw_errors(): the only error unchanged, several as a scope_error. Lazy: nothing runs
+  /// until the result is awaited.
+  [[nodiscard]] close_awaiter close() noexcept;
 
   /// Runs every cleanup like close(), appending each error to `errors` instead of throwing.
   /// `current` is the error already propagating (a body's), which the cleanups see first.
-  task<void> close_collecting(std::vector<std::exception_ptr>& errors,
-                              std::exception_ptr current) {
+  [[nodiscard]] close_awaiter close_collecting(std::vector<std::exception_ptr>& errors,
+                                               std::exception_ptr current) noexcept;
+
+private:
+  // Makes room for one more entry, so that placing it cannot fail. Grows geometrically:
+  // reserving exactly one more each time would reallocate (and move every entry) per push.
+  void reserve_one() {
+    if (size_ >= inline_capacity && overflow_.size() == overflow_.capacity()) {
+      overflow_.reserve(std::max(2 * overflow_.capacity(), inline_capacity));
+    }
+  }
+
+  /// True if the entry on top runs without awaiting.
+  [[nodiscard]] bool top_is_synchronous() const noexcept {
+    return size_ <= inline_capacity ? inline_[size_ - 1].is_synchronous()
+                                    : overflow_.back().is_synchronous();
+  }
+
+  /// Runs synchronous cleanups from the top until the stack is empty or an asynchronous one is
+  /// on top; no coroutine frame is needed for them.
+  void run_synchronous(std::vector<std::exception_ptr>& errors, std::exception_ptr& current) {
+    while (size_ != 0 && top_is_synchronous()) {
+      detail::cleanup_entry entry = take_last();
+      try {
+        entry.call(current);
+      } catch (...) {
+        current = std::current_exception();
+        errors.push_back(current);
+      }
+    }
+  }
+
+  /// Runs every remaining cleanup (asynchronous ones in a shielded context).
+  task<void> run_remaining(std::vector<std::exception_ptr>& errors, std::exception_ptr current) {
     const detail::coroutine_context shielded{co_await current_executor(), {}};
     while (size_ != 0) {
       detail::cleanup_entry entry = take_last();
@@ -152,13 +186,6 @@ public:
         current = std::current_exception();
         errors.push_back(current);
       }
-    }
-  }
-
-private:
-  void reserve_one() {
-    if (size_ >= inline_capacity) {
-      overflow_.reserve(size_ - inline_capacity + 1);
     }
   }
 
@@ -185,5 +212,78 @@ private:
   std::vector<detail::cleanup_entry> overflow_;
   std::size_t size_ = 0;
 };
+
+/// What close() and close_collecting() return. Awaiting it runs the synchronous cleanups on
+/// top without a coroutine frame, and the rest (from the first asynchronous one on) in one
+/// coroutine. Movable until awaited; await it once.
+class [[nodiscard]] async_exit_stack::close_awaiter {
+public:
+  close_awaiter(async_exit_stack& stack, std::vector<std::exception_ptr>* sink,
+                std::exception_ptr current) noexcept
+      : stack_(&stack), sink_(sink), current_(std::move(current)) {}
+
+  bool await_ready() {
+    stack_->run_synchronous(errors(), current_);
+    return stack_->empty();
+  }
+
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> awaiting) {
+    if (stack_->size() != 1) {
+      rest_ = stack_->run_remaining(errors(), current_);
+      return rest_.operator co_await().await_suspend(awaiting);
+    }
+    // One asynchronous cleanup left (a scope with one resource): await it directly, shielded,
+    // with no coroutine frame of ours. The entry lives here until its task has completed.
+    last_ = stack_->take_last();
+    shielded_ = detail::coroutine_context{detail::context_of(awaiting).exec, {}};
+    try {
+      rest_ = last_.call_async(current_);
+    } catch (...) {  // the cleanup threw before returning its awaitable
+      errors().push_back(std::current_exception());
+      return false;
+    }
+    awaiting_last_ = true;
+    return rest_.with_context(shielded_).await_suspend(awaiting);
+  }
+
+  void await_resume() {
+    if (awaiting_last_) {
+      try {
+        rest_.operator co_await().await_resume();
+      } catch (...) {
+        errors().push_back(std::current_exception());
+      }
+    } else if (rest_.valid()) {
+      rest_.operator co_await().await_resume();  // only an allocation failure can come out
+    }
+    if (sink_ == nullptr) {
+      throw_errors(std::move(own_errors_));
+    }
+  }
+
+private:
+  std::vector<std::exception_ptr>& errors() noexcept {
+    return sink_ != nullptr ? *sink_ : own_errors_;
+  }
+
+  async_exit_stack* stack_;
+  std::vector<std::exception_ptr>* sink_;  // null: close() keeps and throws its own
+  std::vector<std::exception_ptr> own_errors_;
+  std::exception_ptr current_;
+  detail::cleanup_entry last_;
+  detail::coroutine_context shielded_;
+  bool awaiting_last_ = false;
+  task<void> rest_;  // destroyed before last_, whose callable it may use
+};
+
+inline async_exit_stack::close_awaiter async_exit_stack::close() noexcept {
+  return close_awaiter{*this, nullptr, nullptr};
+}
+
+inline async_exit_stack::close_awaiter async_exit_stack::close_collecting(
+    std::vector<std::exception_ptr>& errors, std::exception_ptr current) noexcept {
+  return close_awaiter{*this, &errors, std::move(current)};
+}
 
 }  // namespace scopekit

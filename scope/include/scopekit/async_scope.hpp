@@ -17,8 +17,9 @@
 //
 // Threads: the body, children and cleanups run on the caller's executor. spawn() and
 // request_stop() are thread-safe; enter() and push() belong to the body and its children.
-// Allocation: one frame per spawned child (its own), run()'s frame, the body's frame, and
-// what async_exit_stack needs for the cleanups.
+// Allocation: one frame per spawned child (its own); per scope, run()'s frame, the body's
+// frame, the exit coroutine's frame and the scope's std::stop_source state (an empty scope: 4),
+// plus what async_exit_stack needs for the cleanups.
 //
 //   co_await scopekit::async_scope::run([&](scopekit::async_scope& s) -> scopekit::task<> {
 //     auto& rows = co_await s.enter(session.execute_stream(query));

@@ -9,7 +9,8 @@
 // Wrapped around async_scope::run, a deadline is one more exit path of the scope: its
 // children are stopped, its cleanups run (shielded), then timeout_error reaches the caller.
 //
-// Allocation: the combinator's coroutine frame; the executor's timer queue entry.
+// Allocation: the combinator's coroutine frame, its std::stop_source's shared state, and the
+// executor's timer queue entry.
 //
 //   auto rows = co_await scopekit::with_timeout(std::chrono::seconds{5}, fetch_all(query));
 #pragma once
@@ -29,13 +30,13 @@ namespace scopekit {
 namespace detail {
 
 /// A timer that requests stop on a source when it fires; cancelled when destroyed.
-class deadline_timer {
+class deadline_timer : private timer_node {
 public:
-  deadline_timer(executor& exec, executor::clock::time_point deadline, std::stop_source source)
+  deadline_timer(executor& exec, executor::clock::time_point when, std::stop_source source)
       : exec_(&exec), source_(std::move(source)) {
-    node_.deadline = deadline;
-    node_.fire = &on_fire;
-    exec_->schedule(node_);
+    this->deadline = when;
+    this->fire = &on_fire;
+    exec_->schedule(*this);
   }
   deadline_timer(const deadline_timer&) = delete;
   deadline_timer& operator=(const deadline_timer&) = delete;
@@ -44,18 +45,17 @@ public:
   // A timer that did not fire is cancelled. (One that is firing concurrently on a
   // multi-threaded executor would race with this; run_loop fires on the thread that owns
   // the awaiting coroutine, so it has always finished by the time this runs.)
-  ~deadline_timer() { (void)exec_->cancel(node_); }
+  ~deadline_timer() { (void)exec_->cancel(*this); }
 
   [[nodiscard]] bool expired() const noexcept { return expired_.load(std::memory_order_acquire); }
 
 private:
   static void on_fire(timer_node& node) noexcept {
-    auto* self = reinterpret_cast<deadline_timer*>(&node);  // node_ is the first member
+    auto* self = static_cast<deadline_timer*>(&node);  // the node is this timer's base
     self->expired_.store(true, std::memory_order_release);
     self->source_.request_stop();
   }
 
-  timer_node node_;  // must stay the first member (see on_fire)
   executor* exec_;
   std::stop_source source_;
   std::atomic<bool> expired_{false};

@@ -15,7 +15,7 @@
 //
 //   try { co_await stack.close(); }
 //   catch (const scopekit::scope_error& e) {
-//     log(e.what());                       // "3 errors; first: ..."
+//     log(e.what());  // "3 errors left the scope; first: ..."
 //     for (auto& other : e.secondary()) log_exception(other);
 //     e.rethrow_primary();                 // handle the primary by its own type
 //   }

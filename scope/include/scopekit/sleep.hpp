@@ -26,11 +26,11 @@
 namespace scopekit {
 
 /// The awaiter behind sleep_until and sleep_for. Not movable: the executor holds its address.
-class [[nodiscard]] sleep_awaiter {
+class [[nodiscard]] sleep_awaiter : private timer_node {
 public:
-  explicit sleep_awaiter(executor::clock::time_point deadline) noexcept {
-    node_.deadline = deadline;
-    node_.fire = &on_fire;
+  explicit sleep_awaiter(executor::clock::time_point when) noexcept {
+    this->deadline = when;
+    this->fire = &on_fire;
   }
   sleep_awaiter(const sleep_awaiter&) = delete;
   sleep_awaiter& operator=(const sleep_awaiter&) = delete;
@@ -57,7 +57,7 @@ public:
       return false;
     }
     continuation_ = h;
-    exec_->schedule(node_);
+    exec_->schedule(*this);
     stop_callback_.emplace(ctx.stop, on_stop{this});  // may run on_stop inline
     return state_.exchange(state::suspended, std::memory_order_acq_rel) != state::completed;
   }
@@ -82,22 +82,20 @@ private:
   }
 
   static void on_fire(timer_node& node) noexcept {
-    // node_ is the first member: recover the awaiter from the node.
-    auto* self = reinterpret_cast<sleep_awaiter*>(&node);
+    auto* self = static_cast<sleep_awaiter*>(&node);  // the node is this awaiter's base
     self->complete([self] { self->continuation_.resume(); });  // already on the executor
   }
 
   struct on_stop {
     sleep_awaiter* self;
     void operator()() const noexcept {
-      if (self->exec_->cancel(self->node_)) {
+      if (self->exec_->cancel(*self)) {
         self->stopped_ = true;
         self->complete([s = self] { s->exec_->post(s->continuation_); });
       }
     }
   };
 
-  timer_node node_;  // must stay the first member (see on_fire)
   executor* exec_ = nullptr;
   std::coroutine_handle<> continuation_;
   std::atomic<state> state_{state::arming};
