@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <coroutine>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -46,6 +48,48 @@ TEST(RunLoop, RunsPostedWorkInFifoOrder) {
   loop.finish();  // finish only ends run() once the posted work is done
   loop.run();
   EXPECT_EQ(log, "abc");
+}
+
+/// A raw coroutine whose exception escapes resume(), as a user's own coroutine type may.
+struct escaping {
+  struct promise_type {
+    escaping get_return_object() noexcept {
+      return escaping{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_always final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() { throw; }  // let it out of resume()
+  };
+  explicit escaping(std::coroutine_handle<promise_type> h) noexcept : handle(h) {}
+  escaping(escaping&& other) noexcept : handle(std::exchange(other.handle, {})) {}
+  escaping(const escaping&) = delete;
+  escaping& operator=(const escaping&) = delete;
+  escaping& operator=(escaping&&) = delete;
+  ~escaping() {
+    if (handle) {
+      handle.destroy();
+    }
+  }
+  std::coroutine_handle<promise_type> handle;
+};
+
+escaping throws_when_resumed() {
+  throw std::runtime_error("raw coroutine failed");
+  co_return;
+}
+
+TEST(RunLoop, ExceptionFromContinuationKeepsTheRestQueued) {
+  run_loop loop;
+  std::string log;
+  auto bad = throws_when_resumed();
+  auto after = append(log, 'x');
+  loop.post(bad.handle);
+  loop.post(after.handle());
+  EXPECT_THROW(loop.poll(), std::runtime_error);  // the escaping exception reaches the caller
+  EXPECT_EQ(log, "");          // the second item has not run yet
+  EXPECT_EQ(loop.poll(), 1U);  // but it is still queued, not dropped
+  EXPECT_EQ(log, "x");
 }
 
 TEST(RunLoop, TimersWithEqualDeadlinesFireInSchedulingOrder) {

@@ -62,7 +62,9 @@ public:
 
   /// Resumes posted continuations and due timers on the calling thread until finish() has been
   /// called and nothing posted is left. Pending timers do not keep it running after finish().
-  /// Exceptions from a continuation propagate (tasks never let one out).
+  /// An exception from a continuation propagates (tasks never let one out); the work after it
+  /// stays queued, and run() can be called again. Destroying a loop that still holds work
+  /// destroys none of it: those coroutines are never resumed (their frames leak).
   void run() {
     std::vector<work> batch;
     while (true) {
@@ -84,10 +86,7 @@ public:
         }
         batch.swap(ready_);
       }
-      for (const work& item : batch) {
-        item.run(item.arg);
-      }
-      batch.clear();
+      run_batch(batch);
     }
   }
 
@@ -106,11 +105,8 @@ public:
         }
         batch.swap(ready_);
       }
-      for (const work& item : batch) {
-        item.run(item.arg);
-        ++count;
-      }
-      batch.clear();
+      count += batch.size();
+      run_batch(batch);
     }
   }
 
@@ -127,6 +123,26 @@ private:
     void (*run)(void* arg);
     void* arg;
   };
+
+  // Runs a batch in order. If an item throws (tasks never let one out; a raw coroutine may),
+  // the items after it go back to the front of the queue before the exception propagates:
+  // nothing posted is ever dropped.
+  void run_batch(std::vector<work>& batch) {
+    std::size_t next = 0;
+    try {
+      while (next < batch.size()) {
+        const work item = batch[next++];
+        item.run(item.arg);
+      }
+    } catch (...) {
+      std::lock_guard lock{mutex_};
+      ready_.insert(ready_.begin(), batch.begin() + static_cast<std::ptrdiff_t>(next),
+                    batch.end());
+      batch.clear();
+      throw;
+    }
+    batch.clear();
+  }
 
   static void resume_handle(void* address) {
     std::coroutine_handle<>::from_address(address).resume();
