@@ -16,7 +16,8 @@
 // std::logic_error; destroying a scope with children still in flight aborts with a message.
 //
 // Threads: the body, children and cleanups run on the caller's executor. spawn() and
-// request_stop() are thread-safe; enter() and push() belong to the body and its children.
+// request_stop() are thread-safe; enter() and push() are not synchronised: call them from the
+// body, or from children only when the executor runs one coroutine at a time (run_loop does).
 // Allocation: one frame per spawned child (its own); per scope, run()'s frame, the body's
 // frame, the exit coroutine's frame and the scope's std::stop_source state (an empty scope: 4),
 // plus what async_exit_stack needs for the cleanups.
@@ -108,15 +109,15 @@ public:
   }
 
   /// Awaits `acquisition` and closes the resource it yields at exit (see
-  /// async_exit_stack::enter). Call from the body or a child.
+  /// async_exit_stack::enter). Not synchronised: see the threading note above.
   template <detail::awaitable A>
     requires async_closeable<std::remove_cvref_t<detail::await_result_t<A>>>
   task<std::remove_cvref_t<detail::await_result_t<A>>&> enter(A acquisition) {
     return cleanups_.enter(std::move(acquisition));
   }
 
-  /// Registers a cleanup to run at exit (see async_exit_stack::push). Call from the body or a
-  /// child.
+  /// Registers a cleanup to run at exit (see async_exit_stack::push). Not synchronised: see
+  /// the threading note above.
   template <async_cleanup F>
   void push(F&& cleanup) {
     cleanups_.push(std::forward<F>(cleanup));
