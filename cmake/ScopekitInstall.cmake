@@ -6,8 +6,13 @@ include(CMakePackageConfigHelpers)
 set(SCOPEKIT_CMAKE_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/scopekit"
     CACHE STRING "Where scopekit's package config files are installed")
 
-install(TARGETS scopekit_scope EXPORT scopekit-targets)
+install(
+  TARGETS scopekit_scope scopekit_cql
+  EXPORT scopekit-targets
+  ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+  LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}")
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/scope/include/"
+                  "${PROJECT_SOURCE_DIR}/driver-adapter/include/"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 
 install(

@@ -7,9 +7,13 @@
 
 namespace {
 std::atomic<long> count{0};
+std::atomic<long long> bytes{0};
 }  // namespace
 
 long scopekit::test::allocations() noexcept { return count.load(std::memory_order_relaxed); }
+long long scopekit::test::allocated_bytes() noexcept {
+  return bytes.load(std::memory_order_relaxed);
+}
 
 // GCC pairs the inlined malloc in operator new with the free in operator delete and warns
 // about a mismatch that is not there: both replacements use malloc/free consistently.
@@ -20,6 +24,7 @@ long scopekit::test::allocations() noexcept { return count.load(std::memory_orde
 
 void* operator new(std::size_t size) {
   count.fetch_add(1, std::memory_order_relaxed);
+  bytes.fetch_add(static_cast<long long>(size), std::memory_order_relaxed);
   if (void* p = std::malloc(size == 0 ? 1 : size)) {
     return p;
   }

@@ -4,6 +4,12 @@
 #include <scopekit/scope_success.hpp>
 #include <scopekit/unique_resource.hpp>
 
+#if defined(SCOPEKIT_CONSUMER_CQL)
+#include <scopekit/cql/frame.hpp>
+
+#include <vector>
+#endif
+
 #include <cstdio>
 #include <stdexcept>
 
@@ -22,7 +28,15 @@ int main() {
     throw std::runtime_error("fail");
   } catch (const std::runtime_error&) {
   }
-  const bool ok = exits == 1 && successes == 1 && deletes == 1 && fails == 1;
+  bool ok = exits == 1 && successes == 1 && deletes == 1 && fails == 1;
+#if defined(SCOPEKIT_CONSUMER_CQL)
+  {  // the static library links: a header goes out and comes back
+    std::vector<std::byte> wire;
+    scopekit::cql::byte_writer out(wire);
+    scopekit::cql::encode_header(out, {0x04, 0, 7, scopekit::cql::opcode::options, 0});
+    ok = ok && scopekit::cql::decode_header(wire).stream == 7;
+  }
+#endif
   std::printf("consumer: %s\n", ok ? "ok" : "WRONG");
   return ok ? 0 : 1;
 }

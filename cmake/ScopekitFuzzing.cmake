@@ -1,0 +1,16 @@
+# ScopekitFuzzing.cmake - SCOPEKIT_BUILD_FUZZERS=ON: every target of this build is instrumented
+# for libFuzzer (coverage) with AddressSanitizer and UndefinedBehaviorSanitizer, and the fuzz
+# targets in tests/fuzz link libFuzzer's main. Included from the top-level CMakeLists.txt before
+# any target is defined. Run the fuzzers with tests/fuzz/run_fuzzers.sh (preset `fuzz`).
+include_guard(GLOBAL)
+
+if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  message(FATAL_ERROR
+    "SCOPEKIT_BUILD_FUZZERS=ON needs Clang (libFuzzer is part of Clang's compiler-rt); "
+    "this build uses ${CMAKE_CXX_COMPILER_ID} (${CMAKE_CXX_COMPILER}). "
+    "Configure with -DCMAKE_CXX_COMPILER=clang++-14, or use the preset: cmake --preset fuzz")
+endif()
+
+add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+                    -fno-omit-frame-pointer -g)
+add_link_options(-fsanitize=address,undefined)
