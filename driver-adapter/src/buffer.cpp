@@ -56,12 +56,7 @@ void byte_reader::check_count(const field_path& field, std::size_t count_offset,
 }
 
 std::string_view byte_reader::read_string(const field_path& field) {
-  const std::size_t start = offset();
-  const std::size_t size = read_short(field);
-  if (size > remaining()) {
-    fail_length(field, start, size);
-  }
-  return bytes_text(take(size, field));
+  return bytes_text(read_short_bytes(field));
 }
 
 std::string_view byte_reader::read_long_string(const field_path& field) {

@@ -1,6 +1,7 @@
 // Responses (spec §4.2, §9): ERROR details, RESULT kinds, response frames.
 #include "scopekit/cql/response.hpp"
 
+#include "column_specs.hpp"
 #include "format.hpp"
 
 #include <algorithm>
@@ -199,54 +200,21 @@ constexpr std::int32_t known_prepared_flags = rows_flags::global_tables_spec;
 
 prepared_metadata read_prepared_metadata(byte_reader& in, const field_path& field) {
   prepared_metadata md;
-  const field_path flags_field(field, "flags");
-  const std::size_t flags_offset = in.offset();
-  const std::int32_t flags = in.read_int(flags_field);
-  if ((flags & ~known_prepared_flags) != 0) {
-    byte_reader::fail(
-        flags_field, flags_offset,
-        "unknown flag bits " +
-            detail::hex(static_cast<std::uint32_t>(flags & ~known_prepared_flags), 8) +
-            detail::at(flags_offset));
-  }
+  const std::int32_t flags =
+      detail::read_metadata_flags(in, field_path(field, "flags"), known_prepared_flags);
   const field_path count_field(field, "column_count");
   const std::size_t count_offset = in.offset();
-  const std::int32_t column_count = in.read_int(count_field);
-  if (column_count < 0) {
-    byte_reader::fail(
-        count_field, count_offset,
-        "negative column count " + std::to_string(column_count) + detail::at(count_offset));
-  }
+  const std::int32_t column_count = detail::read_column_count(in, count_field);
   const field_path pk_field(field, "pk_indexes");
   const std::size_t pk_count = in.read_int_count(pk_field, 2);
   md.partition_key_indexes.reserve(pk_count);
   for (std::size_t i = 0; i < pk_count; ++i) {
     md.partition_key_indexes.push_back(in.read_short(field_path(pk_field, i)));
   }
-  if ((flags & rows_flags::global_tables_spec) != 0) {
-    const field_path global(field, "global_table");
-    table_spec spec;
-    spec.keyspace = in.read_string(field_path(global, "keyspace"));
-    spec.table = in.read_string(field_path(global, "table"));
-    md.global_table = std::move(spec);
-  }
-  in.check_count(count_field, count_offset, static_cast<std::uint64_t>(column_count),
-                 md.global_table ? 4 : 8);
-  const field_path columns_field(field, "columns");
-  md.columns.reserve(static_cast<std::size_t>(column_count));
-  for (std::size_t i = 0; i < static_cast<std::size_t>(column_count); ++i) {
-    const field_path column(columns_field, i);
-    table_spec table;
-    if (md.global_table) {
-      table = *md.global_table;
-    } else {
-      table.keyspace = in.read_string(field_path(column, "keyspace"));
-      table.table = in.read_string(field_path(column, "table"));
-    }
-    std::string name(in.read_string(field_path(column, "name")));
-    data_type type = read_data_type(in, field_path(column, "type"));
-    md.columns.push_back(column_spec{std::move(table), std::move(name), std::move(type)});
-  }
+  detail::column_specs specs =
+      detail::read_column_specs(in, field, flags, count_field, count_offset, column_count);
+  md.global_table = std::move(specs.global_table);
+  md.columns = std::move(specs.columns);
   return md;
 }
 
@@ -256,32 +224,14 @@ void write_prepared_metadata(byte_writer& out, const prepared_metadata& md) {
           static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
     throw std::length_error("prepared_metadata: too many columns or partition key indexes");
   }
-  if (md.global_table) {
-    for (const column_spec& c : md.columns) {
-      if (c.table != *md.global_table) {
-        throw std::invalid_argument("prepared_metadata: bind marker '" + c.name +
-                                    "' is not in the global table spec's table");
-      }
-    }
-  }
+  detail::check_global_table(md.global_table, md.columns, "prepared_metadata: bind marker");
   out.write_int(md.global_table ? rows_flags::global_tables_spec : 0);
   out.write_int(static_cast<std::int32_t>(md.columns.size()));
   out.write_int(static_cast<std::int32_t>(md.partition_key_indexes.size()));
   for (const std::uint16_t index : md.partition_key_indexes) {
     out.write_short(index);
   }
-  if (md.global_table) {
-    out.write_string(md.global_table->keyspace);
-    out.write_string(md.global_table->table);
-  }
-  for (const column_spec& c : md.columns) {
-    if (!md.global_table) {
-      out.write_string(c.table.keyspace);
-      out.write_string(c.table.table);
-    }
-    out.write_string(c.name);
-    write_data_type(out, c.type);
-  }
+  detail::write_column_specs(out, md.global_table, md.columns);
 }
 
 enum class change_target { keyspace, named, function, unknown };

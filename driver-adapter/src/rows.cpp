@@ -1,15 +1,106 @@
 // Rows results (spec §4.2.5.2): metadata, the indexed page, the streaming encoder.
 #include "scopekit/cql/rows.hpp"
 
+#include "column_specs.hpp"
 #include "format.hpp"
 
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace scopekit::cql {
+
+namespace detail {
+
+std::int32_t read_metadata_flags(byte_reader& in, const field_path& field, std::int32_t known) {
+  const std::size_t offset = in.offset();
+  const std::int32_t flags = in.read_int(field);
+  if ((flags & ~known) != 0) {
+    byte_reader::fail(field, offset,
+                      "unknown flag bits " +
+                          detail::hex(static_cast<std::uint32_t>(flags & ~known), 8) +
+                          detail::at(offset));
+  }
+  return flags;
+}
+
+std::int32_t read_column_count(byte_reader& in, const field_path& field) {
+  const std::size_t offset = in.offset();
+  const std::int32_t count = in.read_int(field);
+  if (count < 0) {
+    byte_reader::fail(field, offset,
+                      "negative column count " + std::to_string(count) + detail::at(offset));
+  }
+  return count;
+}
+
+column_specs read_column_specs(byte_reader& in, const field_path& field, std::int32_t flags,
+                               const field_path& count_field, std::size_t count_offset,
+                               std::int32_t column_count) {
+  column_specs out;
+  if ((flags & rows_flags::global_tables_spec) != 0) {
+    const field_path global(field, "global_table");
+    table_spec spec;
+    spec.keyspace = in.read_string(field_path(global, "keyspace"));
+    spec.table = in.read_string(field_path(global, "table"));
+    out.global_table = std::move(spec);
+  }
+  // A column spec is at least a [string] name and an [option] (2 + 2 bytes), plus two
+  // [string]s without a global table spec.
+  const std::size_t min_column_size = out.global_table ? 4 : 8;
+  in.check_count(count_field, count_offset, static_cast<std::uint64_t>(column_count),
+                 min_column_size);
+  const field_path columns_field(field, "columns");
+  out.columns.reserve(static_cast<std::size_t>(column_count));
+  for (std::size_t i = 0; i < static_cast<std::size_t>(column_count); ++i) {
+    const field_path column(columns_field, i);
+    table_spec table;
+    if (out.global_table) {
+      table = *out.global_table;
+    } else {
+      table.keyspace = in.read_string(field_path(column, "keyspace"));
+      table.table = in.read_string(field_path(column, "table"));
+    }
+    std::string name(in.read_string(field_path(column, "name")));
+    data_type type = read_data_type(in, field_path(column, "type"));
+    out.columns.push_back(column_spec{std::move(table), std::move(name), std::move(type)});
+  }
+  return out;
+}
+
+void check_global_table(const std::optional<table_spec>& global_table,
+                        std::span<const column_spec> columns, std::string_view what) {
+  if (!global_table) {
+    return;
+  }
+  for (const column_spec& c : columns) {
+    if (c.table != *global_table) {
+      throw std::invalid_argument(std::string(what) + " '" + c.name +
+                                  "' is not in the global table spec's table");
+    }
+  }
+}
+
+void write_column_specs(byte_writer& out, const std::optional<table_spec>& global_table,
+                        std::span<const column_spec> columns) {
+  if (global_table) {
+    out.write_string(global_table->keyspace);
+    out.write_string(global_table->table);
+  }
+  for (const column_spec& c : columns) {
+    if (!global_table) {
+      out.write_string(c.table.keyspace);
+      out.write_string(c.table.table);
+    }
+    out.write_string(c.name);
+    write_data_type(out, c.type);
+  }
+}
+
+}  // namespace detail
 
 namespace {
 constexpr std::int32_t known_rows_flags =
@@ -30,14 +121,7 @@ void write_result_metadata(byte_writer& out, const result_metadata& metadata) {
     if (metadata.columns.size() != static_cast<std::size_t>(metadata.column_count)) {
       throw std::invalid_argument("result_metadata: column_count differs from columns.size()");
     }
-    if (metadata.global_table) {
-      for (const column_spec& c : metadata.columns) {
-        if (c.table != *metadata.global_table) {
-          throw std::invalid_argument("result_metadata: column '" + c.name +
-                                      "' is not in the global table spec's table");
-        }
-      }
-    }
+    detail::check_global_table(metadata.global_table, metadata.columns, "result_metadata: column");
   }
   std::int32_t flags = 0;
   if (metadata.global_table) {
@@ -57,39 +141,16 @@ void write_result_metadata(byte_writer& out, const result_metadata& metadata) {
   if (metadata.no_metadata) {
     return;
   }
-  if (metadata.global_table) {
-    out.write_string(metadata.global_table->keyspace);
-    out.write_string(metadata.global_table->table);
-  }
-  for (const column_spec& c : metadata.columns) {
-    if (!metadata.global_table) {
-      out.write_string(c.table.keyspace);
-      out.write_string(c.table.table);
-    }
-    out.write_string(c.name);
-    write_data_type(out, c.type);
-  }
+  detail::write_column_specs(out, metadata.global_table, metadata.columns);
 }
 
 result_metadata read_result_metadata(byte_reader& in, const field_path& field) {
   result_metadata md;
-  const field_path flags_field(field, "flags");
-  const std::size_t flags_offset = in.offset();
-  const std::int32_t flags = in.read_int(flags_field);
-  if ((flags & ~known_rows_flags) != 0) {
-    byte_reader::fail(flags_field, flags_offset,
-                      "unknown flag bits " +
-                          detail::hex(static_cast<std::uint32_t>(flags & ~known_rows_flags), 8) +
-                          detail::at(flags_offset));
-  }
+  const std::int32_t flags =
+      detail::read_metadata_flags(in, field_path(field, "flags"), known_rows_flags);
   const field_path count_field(field, "column_count");
   const std::size_t count_offset = in.offset();
-  md.column_count = in.read_int(count_field);
-  if (md.column_count < 0) {
-    byte_reader::fail(
-        count_field, count_offset,
-        "negative column count " + std::to_string(md.column_count) + detail::at(count_offset));
-  }
+  md.column_count = detail::read_column_count(in, count_field);
   if ((flags & rows_flags::has_more_pages) != 0) {
     const value_view state = in.read_bytes(field_path(field, "paging_state"));
     md.paging_state.emplace(state.bytes().begin(), state.bytes().end());
@@ -98,33 +159,10 @@ result_metadata read_result_metadata(byte_reader& in, const field_path& field) {
   if (md.no_metadata) {
     return md;
   }
-  if ((flags & rows_flags::global_tables_spec) != 0) {
-    const field_path global(field, "global_table");
-    table_spec spec;
-    spec.keyspace = in.read_string(field_path(global, "keyspace"));
-    spec.table = in.read_string(field_path(global, "table"));
-    md.global_table = std::move(spec);
-  }
-  // A column spec is at least a [string] name and an [option] (2 + 2 bytes), plus two
-  // [string]s without a global table spec.
-  const std::size_t min_column_size = md.global_table ? 4 : 8;
-  const field_path columns_field(field, "columns");
-  in.check_count(count_field, count_offset, static_cast<std::uint64_t>(md.column_count),
-                 min_column_size);
-  md.columns.reserve(static_cast<std::size_t>(md.column_count));
-  for (std::size_t i = 0; i < static_cast<std::size_t>(md.column_count); ++i) {
-    const field_path column(columns_field, i);
-    table_spec table;
-    if (md.global_table) {
-      table = *md.global_table;
-    } else {
-      table.keyspace = in.read_string(field_path(column, "keyspace"));
-      table.table = in.read_string(field_path(column, "table"));
-    }
-    std::string name(in.read_string(field_path(column, "name")));
-    data_type type = read_data_type(in, field_path(column, "type"));
-    md.columns.push_back(column_spec{std::move(table), std::move(name), std::move(type)});
-  }
+  detail::column_specs specs =
+      detail::read_column_specs(in, field, flags, count_field, count_offset, md.column_count);
+  md.global_table = std::move(specs.global_table);
+  md.columns = std::move(specs.columns);
   return md;
 }
 

@@ -11,20 +11,8 @@
 #include <stdexcept>
 #include <string>
 
+namespace scopekit::cql::test {
 namespace {
-
-using scopekit::cql::byte_reader;
-using scopekit::cql::byte_writer;
-using scopekit::cql::bytes_map;
-using scopekit::cql::string_list;
-using scopekit::cql::string_map;
-using scopekit::cql::string_multimap;
-using scopekit::cql::value_view;
-using scopekit::cql::test::b;
-using scopekit::cql::test::bytes;
-using scopekit::cql::test::cat;
-using scopekit::cql::test::protocol_error_from;
-using scopekit::cql::test::str;
 
 static_assert(std::is_trivially_copyable_v<value_view>);
 static_assert(std::is_nothrow_default_constructible_v<value_view>);
@@ -243,3 +231,4 @@ TEST(ByteWriter, BytesMapWireFormat) {
 }
 
 }  // namespace
+}  // namespace scopekit::cql::test

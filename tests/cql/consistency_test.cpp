@@ -6,14 +6,8 @@
 
 #include <gtest/gtest.h>
 
+namespace scopekit::cql::test {
 namespace {
-
-using scopekit::cql::byte_reader;
-using scopekit::cql::byte_writer;
-using scopekit::cql::consistency;
-using scopekit::cql::test::b;
-using scopekit::cql::test::bytes;
-using scopekit::cql::test::protocol_error_from;
 
 TEST(Consistency, WireValuesAreTheSpecs) {
   bytes out;
@@ -46,3 +40,4 @@ TEST(Consistency, Names) {
 }
 
 }  // namespace
+}  // namespace scopekit::cql::test

@@ -9,27 +9,14 @@
 
 #include <vector>
 
+namespace scopekit::cql::test {
 namespace {
-
-using scopekit::cql::byte_reader;
-using scopekit::cql::byte_writer;
-using scopekit::cql::data_type;
-using scopekit::cql::read_data_type;
-using scopekit::cql::type_id;
-using scopekit::cql::test::b;
-using scopekit::cql::test::bytes;
-using scopekit::cql::test::cat;
-using scopekit::cql::test::protocol_error_from;
-using scopekit::cql::test::str;
 
 static_assert(std::is_copy_constructible_v<data_type>);
 static_assert(std::is_nothrow_move_constructible_v<data_type>);
 
 bytes encode(const data_type& t) {
-  bytes out;
-  byte_writer w(out);
-  write_data_type(w, t);
-  return out;
+  return written([&](byte_writer& w) { write_data_type(w, t); });
 }
 
 data_type decode(const bytes& in) {
@@ -142,3 +129,4 @@ TEST(DataType, HostileNestingCannotExhaustTheStack) {
 }
 
 }  // namespace
+}  // namespace scopekit::cql::test

@@ -6,11 +6,8 @@
 #include <string>
 #include <type_traits>
 
+namespace scopekit::cql::test {
 namespace {
-
-using scopekit::cql::error_code;
-using scopekit::cql::field_path;
-using scopekit::cql::protocol_error;
 
 static_assert(std::is_nothrow_copy_constructible_v<protocol_error>,
               "an exception type must copy without throwing (cert-err60-cpp)");
@@ -68,3 +65,4 @@ TEST(ErrorCode, NamesFollowTheSpec) {
 }
 
 }  // namespace
+}  // namespace scopekit::cql::test

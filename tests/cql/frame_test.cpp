@@ -11,20 +11,9 @@
 #include <cstdint>
 #include <vector>
 
+namespace scopekit::cql::test {
 namespace {
 
-using scopekit::cql::byte_writer;
-using scopekit::cql::decode_header;
-using scopekit::cql::frame;
-using scopekit::cql::frame_header;
-using scopekit::cql::frame_splitter;
-using scopekit::cql::opcode;
-using scopekit::cql::protocol_error;
-using scopekit::cql::test::b;
-using scopekit::cql::test::bytes;
-using scopekit::cql::test::cat;
-using scopekit::cql::test::frame_bytes;
-using scopekit::cql::test::protocol_error_from;
 namespace vectors = scopekit::cql::test;
 
 static_assert(scopekit::cql::header_size == 9);
@@ -219,3 +208,4 @@ TEST(FrameSplitter, LargeBodyGrowsAndArrivesIntact) {
 }
 
 }  // namespace
+}  // namespace scopekit::cql::test

@@ -1,15 +1,28 @@
 // tests/cql/helpers.hpp - small helpers shared by the codec tests.
 #pragma once
 
+#include "scopekit/cql/buffer.hpp"
 #include "scopekit/cql/error.hpp"
 
 #include <gtest/gtest.h>
 
+#include <concepts>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace scopekit::cql::test {
+
+/// The bytes that `write` appends through a byte_writer to an empty buffer.
+template <std::invocable<byte_writer&> F>
+std::vector<std::byte> written(F&& write) {
+  std::vector<std::byte> out;
+  byte_writer w(out);
+  std::forward<F>(write)(w);
+  return out;
+}
 
 /// Runs `f` and returns the protocol_error it throws; records a failure (and returns an error
 /// with an empty field) if it throws nothing or something else.

@@ -10,45 +10,17 @@
 #include <stdexcept>
 #include <string>
 
+namespace scopekit::cql::test {
 namespace {
 
-using scopekit::cql::byte_writer;
-using scopekit::cql::consistency;
-using scopekit::cql::decode_request;
-using scopekit::cql::decode_request_body;
-using scopekit::cql::execute_request;
-using scopekit::cql::frame;
-using scopekit::cql::opcode;
-using scopekit::cql::options_request;
-using scopekit::cql::prepare_request;
-using scopekit::cql::protocol_error;
-using scopekit::cql::query_parameters;
-using scopekit::cql::query_request;
-using scopekit::cql::query_value;
-using scopekit::cql::register_request;
-using scopekit::cql::request;
-using scopekit::cql::request_message;
-using scopekit::cql::startup_request;
-using scopekit::cql::test::b;
-using scopekit::cql::test::bytes;
-using scopekit::cql::test::cat;
-using scopekit::cql::test::frame_bytes;
-using scopekit::cql::test::protocol_error_from;
-using scopekit::cql::test::str;
 namespace vectors = scopekit::cql::test;
 
 bytes encode_body(const request_message& m) {
-  bytes out;
-  byte_writer w(out);
-  encode_request_body(w, m);
-  return out;
+  return written([&](byte_writer& w) { encode_request_body(w, m); });
 }
 
 bytes encode_frame(const request& r) {
-  bytes out;
-  byte_writer w(out);
-  encode_request(w, r);
-  return out;
+  return written([&](byte_writer& w) { encode_request(w, r); });
 }
 
 frame frame_of(const bytes& whole) {
@@ -312,3 +284,4 @@ TEST(RequestFrame, UnsupportedOpcodesAreRejected) {
 }
 
 }  // namespace
+}  // namespace scopekit::cql::test

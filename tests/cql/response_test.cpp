@@ -10,57 +10,17 @@
 #include <stdexcept>
 #include <string>
 
+namespace scopekit::cql::test {
 namespace {
 
-using scopekit::cql::already_exists_error;
-using scopekit::cql::byte_writer;
-using scopekit::cql::consistency;
-using scopekit::cql::decode_response;
-using scopekit::cql::decode_response_body;
-using scopekit::cql::error_code;
-using scopekit::cql::error_response;
-using scopekit::cql::event_response;
-using scopekit::cql::frame;
-using scopekit::cql::function_failure_error;
-using scopekit::cql::opcode;
-using scopekit::cql::prepared_result;
-using scopekit::cql::protocol_error;
-using scopekit::cql::read_failure_error;
-using scopekit::cql::read_timeout_error;
-using scopekit::cql::ready_response;
-using scopekit::cql::response;
-using scopekit::cql::response_message;
-using scopekit::cql::rows_result;
-using scopekit::cql::schema_change_result;
-using scopekit::cql::set_keyspace_result;
-using scopekit::cql::supported_response;
-using scopekit::cql::table_spec;
-using scopekit::cql::type_id;
-using scopekit::cql::unavailable_error;
-using scopekit::cql::unprepared_error;
-using scopekit::cql::void_result;
-using scopekit::cql::write_failure_error;
-using scopekit::cql::write_timeout_error;
-using scopekit::cql::test::b;
-using scopekit::cql::test::bytes;
-using scopekit::cql::test::cat;
-using scopekit::cql::test::frame_bytes;
-using scopekit::cql::test::protocol_error_from;
-using scopekit::cql::test::str;
 namespace vectors = scopekit::cql::test;
 
 bytes encode_body(const response_message& m) {
-  bytes out;
-  byte_writer w(out);
-  encode_response_body(w, m);
-  return out;
+  return written([&](byte_writer& w) { encode_response_body(w, m); });
 }
 
 bytes encode_frame(const response& r, std::uint8_t version = 0x84) {
-  bytes out;
-  byte_writer w(out);
-  encode_response(w, r, version);
-  return out;
+  return written([&](byte_writer& w) { encode_response(w, r, version); });
 }
 
 frame frame_of(const bytes& whole) {
@@ -344,3 +304,4 @@ TEST(ResponseFrame, TruncatedTracingIdIsAnError) {
 }
 
 }  // namespace
+}  // namespace scopekit::cql::test

@@ -11,34 +11,15 @@
 #include <stdexcept>
 #include <string>
 
+namespace scopekit::cql::test {
 namespace {
 
-using scopekit::cql::byte_writer;
-using scopekit::cql::column_spec;
-using scopekit::cql::data_type;
-using scopekit::cql::decode_rows;
-using scopekit::cql::protocol_error;
-using scopekit::cql::result_metadata;
-using scopekit::cql::rows_encoder;
-using scopekit::cql::rows_result;
-using scopekit::cql::table_spec;
-using scopekit::cql::type_id;
-using scopekit::cql::value;
-using scopekit::cql::value_view;
-using scopekit::cql::test::b;
-using scopekit::cql::test::bytes;
-using scopekit::cql::test::cat;
-using scopekit::cql::test::protocol_error_from;
-namespace cql = scopekit::cql;
 namespace vectors = scopekit::cql::test;
 
 static_assert(std::is_nothrow_move_constructible_v<rows_result>);
 
 bytes encode(const rows_result& rows) {
-  bytes out;
-  byte_writer w(out);
-  write_rows(w, rows);
-  return out;
+  return written([&](byte_writer& w) { write_rows(w, rows); });
 }
 
 std::string text(const value_view& v) {
@@ -337,3 +318,4 @@ TEST(RowsPerformance, NoAllocationPerRowOrCell) {
 }
 
 }  // namespace
+}  // namespace scopekit::cql::test

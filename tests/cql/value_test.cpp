@@ -13,25 +13,8 @@
 #include <stdexcept>
 #include <string>
 
+namespace scopekit::cql::test {
 namespace {
-
-using scopekit::cql::byte_writer;
-using scopekit::cql::data_type;
-using scopekit::cql::empty_value;
-using scopekit::cql::inet_address;
-using scopekit::cql::null_value;
-using scopekit::cql::protocol_error;
-using scopekit::cql::timestamp;
-using scopekit::cql::type_id;
-using scopekit::cql::uuid;
-using scopekit::cql::value;
-using scopekit::cql::value_view;
-using scopekit::cql::test::b;
-using scopekit::cql::test::bytes;
-using scopekit::cql::test::cat;
-using scopekit::cql::test::protocol_error_from;
-using scopekit::cql::test::str;
-namespace cql = scopekit::cql;
 
 static_assert(std::is_nothrow_default_constructible_v<value>);
 static_assert(std::is_copy_constructible_v<value>);
@@ -39,10 +22,7 @@ static_assert(!std::is_convertible_v<long long*, value>, "no pointer-to-bool sur
 static_assert(!std::is_constructible_v<value, unsigned>, "only exact alternative types");
 
 bytes write(const data_type& type, const value& v) {
-  bytes out;
-  byte_writer w(out);
-  write_value(w, type, v);
-  return out;
+  return written([&](byte_writer& w) { write_value(w, type, v); });
 }
 
 // `v` as `type` is exactly `content` (after the [bytes] length), and decodes back to `v`.
@@ -314,3 +294,4 @@ TEST(Value, Accessors) {
 }
 
 }  // namespace
+}  // namespace scopekit::cql::test
