@@ -211,11 +211,13 @@ task<> split_allocations(benchmark::State& state, Push push) {
   state.counters["allocs_close"] = static_cast<double>(closed - pushed);
 }
 
-task<> exit_stack_push_close(benchmark::State& state) {
+// Pushes N cleanups made by `make_cleanup(handle&)`, then closes, per iteration.
+template <class MakeCleanup>
+task<> exit_stack_push_close_with(benchmark::State& state, MakeCleanup make_cleanup) {
   const std::size_t n = entries(state);
-  const auto push = [n](async_exit_stack& stack) {
+  const auto push = [n, make_cleanup](async_exit_stack& stack) {
     for (std::size_t i = 0; i < n; ++i) {
-      stack.push([h = &handles[i]] { release(*h); });
+      stack.push(make_cleanup(handles[i]));
     }
   };
   const std::int64_t releases_before = total_releases();
@@ -228,6 +230,10 @@ task<> exit_stack_push_close(benchmark::State& state) {
   report(state, allocations() - allocs_before, "entry", n);
   check(state, total_releases() - releases_before, n, "a cleanup ran the wrong number of times");
   co_await split_allocations(state, push);
+}
+
+task<> exit_stack_push_close(benchmark::State& state) {
+  return exit_stack_push_close_with(state, [](handle& h) { return [p = &h] { release(*p); }; });
 }
 
 task<> exit_stack_hand_written(benchmark::State& state) {
@@ -283,22 +289,8 @@ task<> exit_stack_vector_of_function(benchmark::State& state) {
 }
 
 task<> exit_stack_push_close_async(benchmark::State& state) {
-  const std::size_t n = entries(state);
-  const auto push = [n](async_exit_stack& stack) {
-    for (std::size_t i = 0; i < n; ++i) {
-      stack.push([h = &handles[i]] { return release_async(*h); });
-    }
-  };
-  const std::int64_t releases_before = total_releases();
-  const std::int64_t allocs_before = allocations();
-  for (auto _ : state) {
-    async_exit_stack stack;
-    push(stack);
-    co_await stack.close();
-  }
-  report(state, allocations() - allocs_before, "entry", n);
-  check(state, total_releases() - releases_before, n, "a cleanup ran the wrong number of times");
-  co_await split_allocations(state, push);
+  return exit_stack_push_close_with(
+      state, [](handle& h) { return [p = &h] { return release_async(*p); }; });
 }
 
 task<> exit_stack_hand_written_async(benchmark::State& state) {
