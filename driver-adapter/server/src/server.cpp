@@ -1,0 +1,289 @@
+// server.cpp - sockets and threads: a listener polled together with a wake-up pipe, and one
+// thread per connection that feeds a session and sends what it answers.
+#include "scopekit/cql/server.hpp"
+
+#include "session.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cerrno>
+
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <list>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace scopekit::cql {
+namespace {
+
+[[noreturn]] void throw_errno(const char* what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+void close_fd(int& fd) noexcept {
+  if (fd >= 0) {
+    ::close(fd);
+    fd = -1;
+  }
+}
+
+// Sends all of `bytes`; false if the peer is gone or the socket was shut down.
+bool send_all(int fd, std::span<const std::byte> bytes) noexcept {
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      return false;
+    }
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+inet_address local_address_of(int fd) {
+  sockaddr_storage storage{};
+  socklen_t size = sizeof storage;
+  inet_address out;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &size) != 0) {  // NOLINT
+    out.bytes[0] = std::byte{127};
+    out.bytes[3] = std::byte{1};
+    return out;
+  }
+  if (storage.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&storage);  // NOLINT
+    std::memcpy(out.bytes.data(), &v6->sin6_addr, 16);
+    out.size = 16;
+  } else {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&storage);  // NOLINT
+    std::memcpy(out.bytes.data(), &v4->sin_addr, 4);
+    out.size = 4;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct server::state {
+  struct connection {
+    int fd = -1;
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+
+  explicit state(server_options o) : options(std::move(o)) {}
+
+  void accept_loop() noexcept;
+  void serve(connection& c) const noexcept;
+  void reap_finished();
+
+  server_options options;
+  int listen_fd = -1;
+  std::array<int, 2> wake{-1, -1};  // a pipe: stop() writes, the accept loop wakes up
+  std::uint16_t bound_port = 0;
+  bool started = false;
+  bool stopped = false;
+  std::thread acceptor;
+  std::mutex mutex;                   // guards connections
+  std::list<connection> connections;  // list: a connection does not move while served
+};
+
+void server::state::serve(connection& c) const noexcept {
+  try {
+    detail::session_context context;
+    context.local_address = local_address_of(c.fd);
+    context.max_frame_body = options.max_frame_body;
+    detail::session s{context};
+    std::vector<std::byte> in(std::size_t{64} * 1024);
+    std::vector<std::byte> out;
+    for (;;) {
+      const ssize_t n = ::recv(c.fd, in.data(), in.size(), 0);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        break;
+      }
+      out.clear();
+      const bool keep =
+          s.consume(std::span<const std::byte>(in.data(), static_cast<std::size_t>(n)), out);
+      if (!send_all(c.fd, out) || !keep) {
+        break;
+      }
+    }
+  } catch (...) {  // NOLINT(bugprone-empty-catch): an allocation failure drops this connection
+  }
+  // The peer sees the end of the stream now; stop() or the accept loop closes the descriptor
+  // after joining, so it is never reused while this thread could still touch it.
+  ::shutdown(c.fd, SHUT_RDWR);
+  c.done.store(true, std::memory_order_release);
+}
+
+void server::state::reap_finished() {
+  std::list<connection> finished;
+  {
+    const std::lock_guard lock{mutex};
+    for (auto it = connections.begin(); it != connections.end();) {
+      auto next = std::next(it);
+      if (it->done.load(std::memory_order_acquire)) {
+        finished.splice(finished.end(), connections, it);
+      }
+      it = next;
+    }
+  }
+  for (connection& c : finished) {
+    c.thread.join();
+    close_fd(c.fd);
+  }
+}
+
+void server::state::accept_loop() noexcept {
+  for (;;) {
+    std::array<pollfd, 2> fds{pollfd{listen_fd, POLLIN, 0}, pollfd{wake[0], POLLIN, 0}};
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return;
+    }
+    if (fds[1].revents != 0) {
+      return;  // stop()
+    }
+    try {
+      reap_finished();
+    } catch (...) {  // NOLINT(bugprone-empty-catch): retried on the next connection
+    }
+    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      continue;  // the client gave up (ECONNABORTED), or out of descriptors for now
+    }
+    try {
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      const std::lock_guard lock{mutex};
+      connection& c = connections.emplace_back();
+      c.fd = fd;
+      try {
+        c.thread = std::thread([this, &c] { serve(c); });
+      } catch (...) {
+        ::close(fd);
+        connections.pop_back();
+      }
+    } catch (...) {  // NOLINT(bugprone-empty-catch): no memory for this connection: refuse it
+      ::close(fd);
+    }
+  }
+}
+
+server::server(server_options options) : state_(std::make_unique<state>(std::move(options))) {}
+
+server::~server() {
+  stop();
+}
+
+std::uint16_t server::port() const noexcept {
+  return state_->bound_port;
+}
+
+void server::start() {
+  state& s = *state_;
+  if (s.started) {
+    throw std::logic_error("scopekit::cql::server::start: already started");
+  }
+  sockaddr_storage address{};
+  socklen_t address_size = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&address);   // NOLINT
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);  // NOLINT
+  if (::inet_pton(AF_INET, s.options.bind_address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(s.options.port);
+    address_size = sizeof(sockaddr_in);
+  } else if (::inet_pton(AF_INET6, s.options.bind_address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(s.options.port);
+    address_size = sizeof(sockaddr_in6);
+  } else {
+    throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                            "scopekit::cql::server: bind address '" + s.options.bind_address +
+                                "' is not a numeric IPv4 or IPv6 address");
+  }
+
+  int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    throw_errno("scopekit::cql::server: socket");
+  }
+  try {
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), address_size) != 0) {  // NOLINT
+      throw_errno("scopekit::cql::server: bind");
+    }
+    if (::listen(fd, SOMAXCONN) != 0) {
+      throw_errno("scopekit::cql::server: listen");
+    }
+    sockaddr_storage bound{};
+    socklen_t bound_size = sizeof bound;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_size) != 0) {  // NOLINT
+      throw_errno("scopekit::cql::server: getsockname");
+    }
+    const auto* b4 = reinterpret_cast<const sockaddr_in*>(&bound);   // NOLINT
+    const auto* b6 = reinterpret_cast<const sockaddr_in6*>(&bound);  // NOLINT
+    s.bound_port = ntohs(bound.ss_family == AF_INET6 ? b6->sin6_port : b4->sin_port);
+    if (::pipe2(s.wake.data(), O_CLOEXEC) != 0) {
+      throw_errno("scopekit::cql::server: pipe");
+    }
+    s.listen_fd = fd;
+    s.acceptor = std::thread([&s] { s.accept_loop(); });
+  } catch (...) {
+    close_fd(fd);
+    close_fd(s.wake[0]);
+    close_fd(s.wake[1]);
+    s.listen_fd = -1;
+    s.bound_port = 0;
+    throw;
+  }
+  s.started = true;
+}
+
+void server::stop() noexcept {
+  state& s = *state_;
+  if (!s.started || s.stopped) {
+    return;
+  }
+  s.stopped = true;
+  const char byte = 0;
+  while (::write(s.wake[1], &byte, 1) < 0 && errno == EINTR) {
+  }
+  s.acceptor.join();
+  close_fd(s.listen_fd);
+  close_fd(s.wake[0]);
+  close_fd(s.wake[1]);
+  // No thread adds connections any more. Wake every connection thread out of recv(), then
+  // join it, then close its descriptor.
+  std::list<state::connection> all;
+  {
+    const std::lock_guard lock{s.mutex};
+    all.splice(all.end(), s.connections);
+  }
+  for (state::connection& c : all) {
+    ::shutdown(c.fd, SHUT_RDWR);
+  }
+  for (state::connection& c : all) {
+    c.thread.join();
+    close_fd(c.fd);
+  }
+}
+
+}  // namespace scopekit::cql
