@@ -173,7 +173,9 @@ private:
 
   [[noreturn]] void fail(std::string_view expected) const {
     const std::string found = at_end() ? "the end of the statement" : "'" + current().text + "'";
-    throw syntax_error("line 1: expected " + std::string(expected) + " in SELECT, found " + found);
+    std::string message = "line 1: expected ";  // appended, not prefixed: GCC 12 -Wrestrict
+    message.append(expected).append(" in SELECT, found ").append(found);
+    throw syntax_error(message);
   }
 
   bool peek_symbol(std::string_view s) const {
@@ -188,7 +190,9 @@ private:
   }
   void expect_symbol(std::string_view s) {
     if (!accept_symbol(s)) {
-      fail("'" + std::string(s) + "'");
+      std::string quoted(1, '\'');  // appended, not prefixed: GCC 12 -Wrestrict (PR 105329)
+      quoted.append(s).push_back('\'');
+      fail(quoted);
     }
   }
   bool accept_word(std::string_view w) {
