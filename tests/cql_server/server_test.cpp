@@ -356,8 +356,8 @@ TEST_F(CqlServer, SystemPeersIsEmptyWithColumnSpecs) {
   c.send(query(2, "SELECT * FROM system.peers"));
   const rows_result rows = rows_of(c.read_response());
   EXPECT_EQ(rows.row_count(), 0U);
-  ASSERT_EQ(rows.column_count(), 8U);  // an empty page still describes its columns
-  ASSERT_EQ(rows.metadata().columns.size(), 8U);
+  ASSERT_EQ(rows.column_count(), 9U);  // an empty page still describes its columns
+  ASSERT_EQ(rows.metadata().columns.size(), 9U);
   EXPECT_EQ(rows.metadata().columns[column(rows, "peer")].type, data_type{type_id::inet});
   EXPECT_EQ(rows.metadata().columns[column(rows, "tokens")].type, data_type::set(type_id::varchar));
 }
@@ -376,10 +376,10 @@ TEST_F(CqlServer, PeersV2IsAnUnconfiguredTable) {
 TEST_F(CqlServer, UnsupportedStatementsSaySo) {
   client c{port()};
   c.start();
-  c.send(query(1, "INSERT INTO ks.t (id) VALUES (1)"));
-  const error_response insert = error_of(c.read_response());
-  EXPECT_EQ(insert.code, error_code::invalid);
-  EXPECT_TRUE(contains(insert.message, "INSERT is not supported")) << insert.message;
+  c.send(query(1, "UPDATE ks.t SET v = 1 WHERE id = 1"));
+  const error_response update = error_of(c.read_response());
+  EXPECT_EQ(update.code, error_code::invalid);
+  EXPECT_TRUE(contains(update.message, "UPDATE is not supported")) << update.message;
 
   c.send(query(2, "HELLO world"));
   const error_response hello = error_of(c.read_response());
@@ -389,7 +389,7 @@ TEST_F(CqlServer, UnsupportedStatementsSaySo) {
   c.send(query(3, "SELECT * FROM ks.t"));
   const error_response user_table = error_of(c.read_response());
   EXPECT_EQ(user_table.code, error_code::invalid);
-  EXPECT_TRUE(contains(user_table.message, "not supported yet")) << user_table.message;
+  EXPECT_EQ(user_table.message, "Keyspace ks does not exist");
 
   c.send(query(4, "SELECT * FROM system.local WHERE"));
   EXPECT_EQ(error_of(c.read_response()).code, error_code::syntax_error);
@@ -397,8 +397,11 @@ TEST_F(CqlServer, UnsupportedStatementsSaySo) {
   c.send(query(5, "SELECT * FROM system.local WHERE key = 'unterminated"));
   EXPECT_EQ(error_of(c.read_response()).code, error_code::syntax_error);
 
-  c.send(encode(6, prepare_request{"SELECT * FROM system.local"}));
-  EXPECT_EQ(error_of(c.read_response()).code, error_code::invalid);
+  c.send(query(6, "SELECT count(*) FROM system.local"));
+  const error_response function = error_of(c.read_response());
+  EXPECT_EQ(function.code, error_code::invalid);
+  EXPECT_TRUE(contains(function.message, "function call in a selection is not supported"))
+      << function.message;
 }
 
 TEST_F(CqlServer, PipelinedRequestsAreAnsweredOnTheirStreams) {

@@ -1,348 +1,450 @@
-// query.cpp - the statements this version of the server understands: SELECT on the system
-// tables that drivers read when they connect (system.local, system.peers). A small lexer and a
-// recursive-descent reader for SELECT; everything else is refused with a message that says so.
+// query.cpp - running statements against the database: schema changes, USE, INSERT, and SELECT
+// with filtering, LIMIT and paging over stored, synthetic and system tables; PREPARE.
+#include "bind.hpp"
 #include "session.hpp"
+#include "system_tables.hpp"
 
-#include "scopekit/cql/data_type.hpp"
 #include "scopekit/cql/response.hpp"
 #include "scopekit/cql/rows.hpp"
 
 #include <algorithm>
-#include <array>
-#include <cctype>
 #include <charconv>
-#include <cstddef>
-#include <cstdint>
-#include <optional>
-#include <stdexcept>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
-#include <string_view>
 #include <utility>
-#include <vector>
 
 namespace scopekit::cql::detail {
 namespace {
 
-/// A statement the server refuses: the ERROR code to answer with, and what() as the message.
-class statement_error : public std::runtime_error {
-public:
-  statement_error(error_code code, const std::string& message)
-      : std::runtime_error(message), code_(code) {}
-  error_code code() const noexcept { return code_; }
+// ---- Paging state -----------------------------------------------------------------------------
+//
+// 'S' 'K' 0x01, [int] page, [long] rows served, [byte] empty pages served at this position,
+// [byte] has_key, then the key of the last row served (the rest). Opaque to clients.
 
-private:
-  error_code code_;
+constexpr std::array<std::byte, 3> paging_magic = {std::byte{'S'}, std::byte{'K'}, std::byte{1}};
+constexpr std::size_t paging_header_size = 3 + 4 + 8 + 1 + 1;
+
+struct paging_position {
+  std::int32_t page = 0;
+  std::int64_t rows = 0;
+  std::uint8_t empties = 0;
+  std::optional<std::vector<std::byte>> after;  // nullopt: from the first row
 };
 
-constexpr std::string_view what_is_supported =
-    "scopekit's embedded CQL server answers only SELECT on system.local and system.peers in "
-    "this version (user keyspaces and tables, CREATE, INSERT, UPDATE, DELETE and USE are not "
-    "supported yet)";
-
-statement_error syntax_error(const std::string& detail) {
-  return {error_code::syntax_error, detail + "; " + std::string(what_is_supported)};
-}
-
-// ---- Lexer ------------------------------------------------------------------------------------
-
-struct token {
-  enum class kind : std::uint8_t { word, quoted_name, string, symbol };
-  kind type = kind::symbol;
-  std::string text;  // words lower-cased; names and strings unquoted
-};
-
-bool is_word_char(char c) noexcept {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
-}
-
-// Reads a quoted string or name starting at text[i] (the quote), with the quote doubled inside.
-std::string read_quoted(std::string_view text, std::size_t& i) {
-  const char quote = text[i];
-  std::string out;
-  for (++i; i < text.size(); ++i) {
-    if (text[i] == quote) {
-      if (i + 1 < text.size() && text[i + 1] == quote) {
-        out += quote;
-        ++i;
-        continue;
-      }
-      ++i;
-      return out;
-    }
-    out += text[i];
-  }
-  throw syntax_error("unterminated " + std::string(quote == '\'' ? "string" : "quoted name"));
-}
-
-std::vector<token> lex(std::string_view text) {
-  std::vector<token> out;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const char c = text[i];
-    if (std::isspace(static_cast<unsigned char>(c)) != 0) {
-      ++i;
-    } else if (is_word_char(c)) {
-      token t{token::kind::word, {}};
-      while (i < text.size() && is_word_char(text[i])) {
-        t.text += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
-        ++i;
-      }
-      out.push_back(std::move(t));
-    } else if (c == '\'' || c == '"') {
-      const auto type = c == '\'' ? token::kind::string : token::kind::quoted_name;
-      out.push_back(token{type, read_quoted(text, i)});
-    } else {
-      out.push_back(token{token::kind::symbol, std::string(1, c)});
-      ++i;
-    }
+std::vector<std::byte> encode_position(const paging_position& p) {
+  std::vector<std::byte> out;
+  byte_writer w{out};
+  w.write_raw(paging_magic);
+  w.write_int(p.page);
+  w.write_long(p.rows);
+  w.write_byte(p.empties);
+  w.write_byte(p.after ? 1 : 0);
+  if (p.after) {
+    w.write_raw(*p.after);
   }
   return out;
+}
+
+std::optional<paging_position> decode_position(std::span<const std::byte> bytes) {
+  if (bytes.size() < paging_header_size ||
+      !std::equal(paging_magic.begin(), paging_magic.end(), bytes.begin())) {
+    return std::nullopt;
+  }
+  byte_reader r{bytes.subspan(paging_magic.size())};
+  paging_position p;
+  p.page = r.read_int("paging_state.page");
+  p.rows = r.read_long("paging_state.rows");
+  p.empties = r.read_byte("paging_state.empties");
+  const std::uint8_t has_key = r.read_byte("paging_state.has_key");
+  if (p.page < 0 || p.rows < 0 || has_key > 1) {
+    return std::nullopt;
+  }
+  if (has_key == 1) {
+    const auto rest = r.read_raw(r.remaining(), "paging_state.key");
+    p.after.emplace(rest.begin(), rest.end());
+  }
+  return p;
+}
+
+// ---- Helpers ----------------------------------------------------------------------------------
+
+statement_error invalid(std::string message) {
+  return {error_code::invalid, message};
+}
+
+void write_response(byte_writer& out, std::int16_t stream, response_message message) {
+  response r;
+  r.stream = stream;
+  r.message = std::move(message);
+  encode_response(out, r);
+}
+
+const std::string& keyspace_for(const qualified_name& name, const std::string& current) {
+  if (!name.keyspace.empty()) {
+    return name.keyspace;
+  }
+  if (current.empty()) {
+    throw invalid(
+        "No keyspace has been specified. USE a keyspace, or explicitly specify "
+        "keyspace.tablename");
+  }
+  return current;
+}
+
+// Cassandra's words for a table that does not exist.
+std::string unconfigured(const std::string& table) {
+  std::string message = "unconfigured table ";
+  message.append(table);
+  return message;
+}
+
+// The columns of a table a statement names: a stored table's or a system table's.
+struct resolved_table {
+  std::string keyspace;
+  std::string name;
+  std::vector<column_definition> columns;
+  std::optional<std::size_t> partition_key;  // nullopt for system tables
+  std::shared_ptr<table> stored;             // null for system tables
+  std::optional<virtual_table> system;       // engaged for system tables
+
+  std::size_t column(const std::string& column_name) const {
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      if (columns[i].name == column_name) {
+        return i;
+      }
+    }
+    throw invalid("Undefined column name " + column_name);
+  }
+};
+
+// Finds the table; the caller holds db.mutex (shared at least).
+resolved_table resolve(const qualified_name& name, const std::string& current,
+                       const connection_state& state) {
+  resolved_table out;
+  out.keyspace = keyspace_for(name, current);
+  out.name = name.name;
+  const database& db = state.shared->db;
+  if (is_system_keyspace(out.keyspace)) {
+    out.system = system_table(out.keyspace, out.name, db, state.context->local_address);
+    if (!out.system) {
+      throw invalid(unconfigured(out.name));
+    }
+    out.columns = out.system->columns;
+    return out;
+  }
+  const auto ks = db.keyspaces.find(out.keyspace);
+  if (ks == db.keyspaces.end()) {
+    throw invalid("Keyspace " + out.keyspace + " does not exist");
+  }
+  const auto t = ks->second.tables.find(out.name);
+  if (t == ks->second.tables.end()) {
+    throw invalid(unconfigured(out.name));
+  }
+  out.stored = t->second;
+  out.columns = out.stored->columns;
+  out.partition_key = out.stored->partition_key;
+  return out;
+}
+
+void check_markers(const parsed_statement& statement, const query_parameters& parameters) {
+  if (!parameters.names.empty()) {
+    throw invalid(
+        "values bound by name are not supported by scopekit's embedded CQL server; bind them "
+        "by position");
+  }
+  if (parameters.values.size() != statement.markers) {
+    std::string message = "There were ";
+    message.append(std::to_string(statement.markers))
+        .append(" markers(?) in CQL but ")
+        .append(std::to_string(parameters.values.size()))
+        .append(" bound variables");
+    throw invalid(message);
+  }
+}
+
+// ---- Rows cursors -----------------------------------------------------------------------------
+
+using cell_view = std::optional<std::span<const std::byte>>;
+
+/// Walks a table's rows in key order from a position; the current row's cells and key.
+class row_cursor {
+public:
+  row_cursor() = default;
+  row_cursor(const row_cursor&) = delete;
+  row_cursor& operator=(const row_cursor&) = delete;
+  virtual ~row_cursor() = default;
+  /// Moves to the next row; false past the last.
+  virtual bool next() = 0;
+  virtual cell_view cell(std::size_t column) = 0;
+  /// The current row's position, for a paging state.
+  virtual std::vector<std::byte> key() const = 0;
+
+protected:
+  row_cursor(row_cursor&&) = default;
+  row_cursor& operator=(row_cursor&&) = default;
+};
+
+class stored_cursor final : public row_cursor {
+public:
+  // All rows after `after`, or only the row with key `only`.
+  stored_cursor(const table& t, const std::optional<std::vector<std::byte>>& after,
+                const std::optional<std::vector<std::byte>>& only)
+      : rows_(&t.rows) {
+    if (only) {
+      it_ = rows_->find(*only);
+      end_ = it_ == rows_->end() ? it_ : std::next(it_);
+      if (after && it_ != end_ && !(*after < it_->first)) {
+        it_ = end_;
+      }
+    } else {
+      it_ = after ? rows_->upper_bound(*after) : rows_->begin();
+      end_ = rows_->end();
+    }
+  }
+  bool next() override {
+    if (first_) {
+      first_ = false;
+    } else if (it_ != end_) {
+      ++it_;
+    }
+    return it_ != end_;
+  }
+  cell_view cell(std::size_t column) override {
+    const detail::cell& c = it_->second[column];
+    if (!c) {
+      return std::nullopt;
+    }
+    return std::span<const std::byte>(*c);
+  }
+  std::vector<std::byte> key() const override { return it_->first; }
+
+private:
+  const std::map<std::vector<std::byte>, stored_row>* rows_;
+  std::map<std::vector<std::byte>, stored_row>::const_iterator it_;
+  std::map<std::vector<std::byte>, stored_row>::const_iterator end_;
+  bool first_ = true;
+};
+
+std::array<std::byte, 8> bigint_bytes(std::int64_t v) noexcept {
+  std::array<std::byte, 8> out{};
+  for (std::size_t i = 0; i < 8; ++i) {
+    out[i] = static_cast<std::byte>((static_cast<std::uint64_t>(v) >> (56 - 8 * i)) & 0xFFU);
+  }
+  return out;
+}
+
+std::int64_t bigint_of(std::span<const std::byte> bytes) noexcept {
+  std::uint64_t v = 0;
+  for (const std::byte b : bytes) {
+    v = (v << 8U) | std::to_integer<std::uint64_t>(b);
+  }
+  return static_cast<std::int64_t>(v);
+}
+
+class synthetic_cursor final : public row_cursor {
+public:
+  // Ids in [begin, end).
+  synthetic_cursor(std::int64_t begin, std::int64_t end) : next_(begin), end_(end) {}
+  bool next() override {
+    if (next_ >= end_) {
+      return false;
+    }
+    id_ = next_++;
+    id_bytes_ = bigint_bytes(id_);
+    name_ = "row-";
+    std::array<char, 24> digits{};
+    const auto result = std::to_chars(digits.data(), digits.data() + digits.size(), id_);
+    name_.append(digits.data(), result.ptr);
+    synthetic_payload(id_, payload_);
+    return true;
+  }
+  cell_view cell(std::size_t column) override {
+    switch (column) {
+      case 0:
+        return std::span<const std::byte>(id_bytes_);
+      case 1:
+        return text_bytes(name_);
+      default:
+        return std::span<const std::byte>(payload_);
+    }
+  }
+  std::vector<std::byte> key() const override { return {id_bytes_.begin(), id_bytes_.end()}; }
+
+private:
+  std::int64_t next_;
+  std::int64_t end_;
+  std::int64_t id_ = 0;
+  std::array<std::byte, 8> id_bytes_{};
+  std::string name_;
+  std::array<std::byte, synthetic_payload_size> payload_{};
+};
+
+class system_cursor final : public row_cursor {
+public:
+  // The rows of `rows` from index `begin`.
+  system_cursor(const std::vector<stored_row>& rows, std::size_t begin)
+      : rows_(&rows), next_(begin) {}
+  bool next() override {
+    if (next_ >= rows_->size()) {
+      return false;
+    }
+    current_ = next_++;
+    return true;
+  }
+  cell_view cell(std::size_t column) override {
+    const detail::cell& c = (*rows_)[current_][column];
+    if (!c) {
+      return std::nullopt;
+    }
+    return std::span<const std::byte>(*c);
+  }
+  std::vector<std::byte> key() const override {
+    const auto bytes = bigint_bytes(static_cast<std::int64_t>(current_));
+    return {bytes.begin(), bytes.end()};
+  }
+
+private:
+  const std::vector<stored_row>* rows_;
+  std::size_t next_;
+  std::size_t current_ = 0;
+};
+
+void append_cell(std::vector<std::byte>& out, const cell_view& c) {
+  const std::size_t at = out.size();
+  const std::size_t size = c ? c->size() : 0;
+  out.resize(at + 4 + size);
+  const auto length = static_cast<std::uint32_t>(c ? static_cast<std::int32_t>(size) : -1);
+  out[at] = static_cast<std::byte>(length >> 24U);
+  out[at + 1] = static_cast<std::byte>((length >> 16U) & 0xFFU);
+  out[at + 2] = static_cast<std::byte>((length >> 8U) & 0xFFU);
+  out[at + 3] = static_cast<std::byte>(length & 0xFFU);
+  if (size != 0) {
+    std::memcpy(out.data() + at + 4, c->data(), size);
+  }
 }
 
 // ---- SELECT -----------------------------------------------------------------------------------
 
-struct select_statement {
-  std::optional<std::vector<std::string>> columns;  // nullopt: *
-  std::string keyspace;                             // empty if not given
-  std::string table;
-  std::optional<std::pair<std::string, std::string>> where;  // column = 'literal'
-  std::optional<std::int64_t> limit;
+struct condition {
+  std::size_t column;
+  std::vector<std::byte> bytes;
 };
 
-class select_reader {
-public:
-  explicit select_reader(const std::vector<token>& tokens) : tokens_(&tokens) {}
-
-  select_statement read() {
-    expect_word("select");
-    select_statement s;
-    if (accept_symbol("*")) {
-      s.columns.reset();
-    } else {
-      s.columns.emplace();
-      do {
-        s.columns->push_back(read_name("a column name or *"));
-        if (peek_symbol("(")) {
-          throw statement_error(
-              error_code::invalid,
-              "function calls in a selection are not supported; " + std::string(what_is_supported));
-        }
-      } while (accept_symbol(","));
-    }
-    expect_word("from");
-    s.table = read_name("a table name");
-    if (accept_symbol(".")) {
-      s.keyspace = std::move(s.table);
-      s.table = read_name("a table name");
-    }
-    if (accept_word("where")) {
-      std::string column = read_name("a column name");
-      expect_symbol("=");
-      if (at_end() || current().type != token::kind::string) {
-        fail("a string literal");
-      }
-      s.where.emplace(std::move(column), current().text);
-      ++position_;
-    }
-    if (accept_word("limit")) {
-      if (at_end() || current().type != token::kind::word) {
-        fail("a number");
-      }
-      std::int64_t n = 0;
-      const std::string& digits = current().text;
-      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-      if (ec != std::errc{} || end != digits.data() + digits.size() || n <= 0) {
-        throw statement_error(error_code::invalid, "LIMIT must be a strictly positive integer");
-      }
-      s.limit = n;
-      ++position_;
-    }
-    if (accept_word("allow")) {
-      expect_word("filtering");
-    }
-    accept_symbol(";");
-    if (!at_end()) {
-      fail("the end of the statement");
-    }
-    return s;
-  }
-
-private:
-  bool at_end() const noexcept { return position_ >= tokens_->size(); }
-  const token& current() const noexcept { return (*tokens_)[position_]; }
-
-  [[noreturn]] void fail(std::string_view expected) const {
-    const std::string found = at_end() ? "the end of the statement" : "'" + current().text + "'";
-    std::string message = "line 1: expected ";  // appended, not prefixed: GCC 12 -Wrestrict
-    message.append(expected).append(" in SELECT, found ").append(found);
-    throw syntax_error(message);
-  }
-
-  bool peek_symbol(std::string_view s) const {
-    return !at_end() && current().type == token::kind::symbol && current().text == s;
-  }
-  bool accept_symbol(std::string_view s) {
-    if (!peek_symbol(s)) {
-      return false;
-    }
-    ++position_;
-    return true;
-  }
-  void expect_symbol(std::string_view s) {
-    if (!accept_symbol(s)) {
-      std::string quoted(1, '\'');  // appended, not prefixed: GCC 12 -Wrestrict (PR 105329)
-      quoted.append(s).push_back('\'');
-      fail(quoted);
-    }
-  }
-  bool accept_word(std::string_view w) {
-    if (at_end() || current().type != token::kind::word || current().text != w) {
-      return false;
-    }
-    ++position_;
-    return true;
-  }
-  void expect_word(std::string_view w) {
-    if (!accept_word(w)) {
-      fail(w);
-    }
-  }
-  std::string read_name(std::string_view what) {
-    if (at_end() ||
-        (current().type != token::kind::word && current().type != token::kind::quoted_name)) {
-      fail(what);
-    }
-    return (*tokens_)[position_++].text;
-  }
-
-  const std::vector<token>* tokens_;
-  std::size_t position_ = 0;
-};
-
-// ---- The system tables ------------------------------------------------------------------------
-
-struct table_column {
-  std::string name;
-  data_type type;
-};
-
-struct table_data {
-  std::string keyspace;
-  std::string name;
-  std::vector<table_column> columns;
-  std::vector<std::vector<value>> rows;
-};
-
-// Fixed ids: a single node whose identity never changes between runs.
-constexpr std::array<std::uint8_t, 16> host_id_bytes = {
-    0x5c, 0x0a, 0x1e, 0x9a, 0x3b, 0x4d, 0x4e, 0x21, 0x8f, 0x6a, 0x0b, 0x7c, 0x2d, 0x39, 0x51, 0xe4};
-constexpr std::array<std::uint8_t, 16> schema_version_bytes = {
-    0x2f, 0x8e, 0x71, 0xc0, 0x93, 0x5a, 0x4b, 0x06, 0xa1, 0x3d, 0x6e, 0x58, 0x0c, 0x94, 0x27, 0xbb};
-
-uuid uuid_of(const std::array<std::uint8_t, 16>& bytes) {
-  uuid out;
-  std::transform(bytes.begin(), bytes.end(), out.bytes.begin(),
-                 [](std::uint8_t b) { return std::byte{b}; });
-  return out;
+bool matches(row_cursor& rows, const std::vector<condition>& conditions) {
+  return std::all_of(conditions.begin(), conditions.end(), [&](const condition& c) {
+    const cell_view v = rows.cell(c.column);
+    return v && std::equal(v->begin(), v->end(), c.bytes.begin(), c.bytes.end());
+  });
 }
 
-table_data system_local(const session_context& context) {
-  table_data t{"system", "local", {}, {}};
-  const data_type text = type_id::varchar;
-  const data_type inet = type_id::inet;
-  const data_type id = type_id::uuid;
-  t.columns = {{"key", text},
-               {"bootstrapped", text},
-               {"broadcast_address", inet},
-               {"cluster_name", text},
-               {"cql_version", text},
-               {"data_center", text},
-               {"host_id", id},
-               {"listen_address", inet},
-               {"native_protocol_version", text},
-               {"partitioner", text},
-               {"rack", text},
-               {"release_version", text},
-               {"rpc_address", inet},
-               {"schema_version", id},
-               {"tokens", data_type::set(type_id::varchar)}};
-  const value address = context.local_address;
-  t.rows.push_back({"local", "COMPLETED", address, "scopekit", "3.4.4", "datacenter1",
-                    uuid_of(host_id_bytes), address, "4",
-                    "org.apache.cassandra.dht.Murmur3Partitioner", "rack1", "3.11.16", address,
-                    uuid_of(schema_version_bytes), value::list{value{"0"}}});
-  return t;
-}
-
-table_data system_peers() {
-  table_data t{"system", "peers", {}, {}};
-  t.columns = {{"peer", type_id::inet},
-               {"data_center", type_id::varchar},
-               {"host_id", type_id::uuid},
-               {"rack", type_id::varchar},
-               {"release_version", type_id::varchar},
-               {"rpc_address", type_id::inet},
-               {"schema_version", type_id::uuid},
-               {"tokens", data_type::set(type_id::varchar)}};
-  return t;
-}
-
-table_data find_table(const select_statement& s, const session_context& context) {
-  if (s.keyspace.empty()) {
-    throw statement_error(error_code::invalid,
-                          "No keyspace has been specified. USE a keyspace, or explicitly "
-                          "specify keyspace.tablename");
-  }
-  if (s.keyspace != "system") {
-    throw statement_error(error_code::invalid, "Keyspace " + s.keyspace + " does not exist; " +
-                                                   std::string(what_is_supported));
-  }
-  if (s.table == "local") {
-    return system_local(context);
-  }
-  if (s.table == "peers") {
-    return system_peers();
-  }
-  // Cassandra 3.x answers exactly this for peers_v2, and drivers then fall back to peers.
-  throw statement_error(error_code::invalid, "unconfigured table " + s.table);
-}
-
-std::size_t column_index(const table_data& t, const std::string& name) {
-  const auto it = std::find_if(t.columns.begin(), t.columns.end(),
-                               [&](const table_column& c) { return c.name == name; });
-  if (it == t.columns.end()) {
-    throw statement_error(error_code::invalid, "Undefined column name " + name);
-  }
-  return static_cast<std::size_t>(it - t.columns.begin());
-}
-
-void write_select(byte_writer& out, std::int16_t stream, const select_statement& s,
-                  const query_parameters& parameters, const session_context& context) {
-  table_data t = find_table(s, context);
+void run_select(byte_writer& out, std::int16_t stream, const select_statement& s,
+                const std::string& current_keyspace, const query_parameters& parameters,
+                connection_state& state, std::int32_t empty_pages) {
+  const std::shared_lock lock{state.shared->db.mutex};
+  resolved_table t = resolve(s.table, current_keyspace, state);
 
   std::vector<std::size_t> selected;
   if (s.columns) {
     for (const std::string& name : *s.columns) {
-      selected.push_back(column_index(t, name));
+      selected.push_back(t.column(name));
     }
   } else {
     for (std::size_t i = 0; i < t.columns.size(); ++i) {
       selected.push_back(i);
     }
   }
-  if (s.where) {
-    const std::size_t column = column_index(t, s.where->first);
-    if (t.columns[column].type.id() != type_id::varchar) {
-      throw statement_error(error_code::invalid,
-                            "WHERE on a column of type " + t.columns[column].type.to_string() +
-                                " is not supported yet; " + std::string(what_is_supported));
+
+  // WHERE: the partition key picks one row; other columns filter (system tables, or with
+  // ALLOW FILTERING).
+  std::optional<std::vector<std::byte>> key;
+  std::vector<condition> conditions;
+  for (const relation& r : s.where) {
+    const std::size_t column = t.column(r.column);
+    bound_value v = bind_term(r.value, t.columns[column].type.type, parameters.values, r.column);
+    if (v.state == bound_value::kind::null) {
+      throw invalid("Invalid null value in condition for column " + r.column);
     }
-    std::erase_if(t.rows, [&](const std::vector<value>& row) {
-      return row[column] != value{s.where->second};
-    });
+    if (v.state == bound_value::kind::unset) {
+      throw invalid("Invalid unset value for column " + r.column);
+    }
+    if (t.partition_key && column == *t.partition_key) {
+      if (key && *key != v.bytes) {
+        throw invalid(r.column + " cannot be restricted by more than one relation if it "
+                                 "includes an Equal");
+      }
+      key = std::move(v.bytes);
+    } else {
+      if (t.stored && !s.allow_filtering) {
+        throw invalid(
+            "Cannot execute this query as it might involve data filtering and thus may have "
+            "unpredictable performance. If you want to execute this query despite the "
+            "performance unpredictability, use ALLOW FILTERING");
+      }
+      conditions.push_back({column, std::move(v.bytes)});
+    }
   }
-  if (s.limit && static_cast<std::uint64_t>(*s.limit) < t.rows.size()) {
-    t.rows.resize(static_cast<std::size_t>(*s.limit));
+
+  std::optional<std::int64_t> limit;
+  if (s.limit) {
+    const bound_value v = bind_term(*s.limit, type_id::int_, parameters.values, "[limit]");
+    if (v.state != bound_value::kind::set) {
+      throw invalid("Invalid null or unset value for limit");
+    }
+    limit = bigint_of(v.bytes);
+    if (*limit <= 0) {
+      throw invalid("LIMIT must be strictly positive");
+    }
+  }
+
+  paging_position position;
+  if (parameters.paging_state && !parameters.paging_state->empty()) {
+    auto decoded = decode_position(*parameters.paging_state);
+    if (!decoded) {
+      throw statement_error(error_code::protocol_error,
+                            "Invalid value for the paging state: not one this server wrote");
+    }
+    position = std::move(*decoded);
+  }
+  const bool paged = parameters.page_size && *parameters.page_size > 0;
+  std::int64_t room = paged ? *parameters.page_size : std::numeric_limits<std::int64_t>::max();
+  if (limit) {
+    room = std::min(room, std::max<std::int64_t>(*limit - position.rows, 0));
+  }
+
+  // Serialized rows of a system table, filtered here once.
+  std::vector<stored_row> system_rows;
+  std::unique_ptr<row_cursor> rows;
+  if (t.system) {
+    for (const auto& values : t.system->rows) {
+      stored_row row;
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        if (values[i].is_null()) {
+          row.emplace_back();
+        } else {
+          row.emplace_back(serialize_value(t.columns[i].type.type, values[i]));
+        }
+      }
+      system_rows.push_back(std::move(row));
+    }
+    const std::size_t begin = position.after ? static_cast<std::size_t>(
+                                                   bigint_of(*position.after) + 1)
+                                             : 0;
+    rows = std::make_unique<system_cursor>(system_rows, begin);
+  } else if (t.stored->synthetic_rows) {
+    const std::int64_t n = *t.stored->synthetic_rows;
+    std::int64_t begin = position.after ? bigint_of(*position.after) + 1 : 0;
+    std::int64_t end = n;
+    if (key) {
+      const std::int64_t id = key->size() == 8 ? bigint_of(*key) : -1;
+      begin = std::max(begin, id);
+      end = id >= 0 && id < n ? id + 1 : 0;
+    }
+    rows = std::make_unique<synthetic_cursor>(begin, end);
+  } else {
+    rows = std::make_unique<stored_cursor>(*t.stored, position.after, key);
   }
 
   result_metadata metadata;
@@ -353,54 +455,386 @@ void write_select(byte_writer& out, std::int16_t stream, const select_statement&
     metadata.global_table = table_spec{t.keyspace, t.name};
     for (const std::size_t i : selected) {
       metadata.columns.push_back(
-          column_spec{*metadata.global_table, t.columns[i].name, t.columns[i].type});
+          column_spec{*metadata.global_table, t.columns[i].name, t.columns[i].type.type});
     }
   }
+
+  std::vector<std::byte>& cells = state.scratch;
+  cells.clear();
+  std::int64_t count = 0;
+  std::optional<std::vector<std::byte>> last_key = position.after;
+  bool more = false;
+  if (paged && position.empties < empty_pages) {
+    // fault::action::empty_pages: an empty page that still says there is more.
+    paging_position next = position;
+    next.page += 1;
+    next.empties += 1;
+    metadata.paging_state = encode_position(next);
+  } else {
+    while (rows->next()) {
+      if (!matches(*rows, conditions)) {
+        continue;
+      }
+      if (count == room) {
+        more = true;
+        break;
+      }
+      for (const std::size_t i : selected) {
+        append_cell(cells, rows->cell(i));
+      }
+      ++count;
+      if (paged) {
+        last_key = rows->key();
+      }
+      if (cells.size() > state.context->max_frame_body) {
+        throw invalid(
+            "the result does not fit in one frame (the frame limit is " +
+            std::to_string(state.context->max_frame_body) +
+            " bytes); ask for it in pages (set a page size)");
+      }
+    }
+    if (more && paged) {
+      paging_position next;
+      next.page = position.page + 1;
+      next.rows = position.rows + count;
+      next.after = std::move(last_key);
+      metadata.paging_state = encode_position(next);
+    }
+  }
+
   const std::size_t start = begin_frame(out, response_version, 0, stream, opcode::result);
-  rows_encoder rows{out, metadata};
-  for (const auto& row : t.rows) {
-    for (const std::size_t i : selected) {
-      rows.add_value(t.columns[i].type, row[i]);
-    }
-  }
-  rows.finish();
+  out.write_int(static_cast<std::int32_t>(result_kind::rows));
+  write_result_metadata(out, metadata);
+  out.write_int(static_cast<std::int32_t>(count));
+  out.write_raw(cells);
   end_frame(out, start);
 }
 
-statement_error unsupported_statement(const std::vector<token>& tokens) {
-  if (tokens.empty() || (tokens.size() == 1 && tokens[0].text == ";")) {
-    return syntax_error("line 1: empty statement");
+// ---- Writes and schema changes ------------------------------------------------------------
+
+void run_insert(byte_writer& out, std::int16_t stream, const insert_statement& s,
+                const std::string& current_keyspace, const query_parameters& parameters,
+                connection_state& state) {
+  const std::unique_lock lock{state.shared->db.mutex};
+  resolved_table t = resolve(s.table, current_keyspace, state);
+  if (!t.stored) {
+    throw statement_error(error_code::unauthorized,
+                          t.keyspace + " keyspace is not user-modifiable.");
   }
-  static constexpr std::array<std::string_view, 13> known_verbs = {
-      "insert", "update", "delete", "create", "drop",   "alter", "truncate",
-      "use",    "batch",  "begin",  "grant",  "revoke", "list"};
-  const token& first = tokens.front();
-  if (first.type == token::kind::word &&
-      std::find(known_verbs.begin(), known_verbs.end(), first.text) != known_verbs.end()) {
-    std::string verb = first.text;
-    std::transform(verb.begin(), verb.end(), verb.begin(), [](char c) {
-      return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    });
-    return {error_code::invalid, verb + " is not supported: " + std::string(what_is_supported)};
+  if (t.stored->synthetic_rows) {
+    throw invalid(t.keyspace + "." + t.name +
+                  " is a synthetic table of scopekit's embedded CQL server: it is read-only");
   }
-  return syntax_error("line 1:0 no viable alternative at input '" + first.text + "'");
+  std::vector<std::pair<std::size_t, bound_value>> values;
+  std::optional<std::vector<std::byte>> key;
+  for (std::size_t i = 0; i < s.columns.size(); ++i) {
+    const std::size_t column = t.column(s.columns[i]);
+    const bool seen = std::any_of(values.begin(), values.end(),
+                                  [&](const auto& v) { return v.first == column; });
+    if (seen) {
+      throw invalid("Multiple definitions found for column " + s.columns[i]);
+    }
+    bound_value v = bind_term(s.values[i], t.columns[column].type.type, parameters.values,
+                              s.columns[i]);
+    if (column == *t.partition_key) {
+      if (v.state == bound_value::kind::null) {
+        throw invalid("Invalid null value in condition for column " + s.columns[i]);
+      }
+      if (v.state == bound_value::kind::unset) {
+        throw invalid("Invalid unset value for column " + s.columns[i]);
+      }
+      key = v.bytes;
+    }
+    values.emplace_back(column, std::move(v));
+  }
+  if (!key) {
+    throw invalid("Some partition key parts are missing: " +
+                  t.columns[*t.partition_key].name);
+  }
+  auto [row, inserted] = t.stored->rows.try_emplace(std::move(*key));
+  if (inserted) {
+    row->second.resize(t.columns.size());
+  }
+  for (auto& [column, v] : values) {
+    if (v.state == bound_value::kind::set) {
+      row->second[column] = std::move(v.bytes);
+    } else if (v.state == bound_value::kind::null) {
+      row->second[column].reset();
+    }
+  }
+  write_response(out, stream, void_result{});
+}
+
+void refuse_system(const std::string& keyspace) {
+  if (is_system_keyspace(keyspace)) {
+    throw statement_error(error_code::unauthorized,
+                          keyspace + " keyspace is not user-modifiable.");
+  }
+}
+
+void run_create_keyspace(byte_writer& out, std::int16_t stream,
+                         const create_keyspace_statement& s, connection_state& state) {
+  refuse_system(s.name);
+  const std::unique_lock lock{state.shared->db.mutex};
+  auto [it, inserted] = state.shared->db.keyspaces.try_emplace(s.name);
+  if (!inserted) {
+    if (s.if_not_exists) {
+      write_response(out, stream, void_result{});
+      return;
+    }
+    response r;
+    r.stream = stream;
+    r.message = error_response{error_code::already_exists,
+                               "Cannot add existing keyspace \"" + s.name + "\"",
+                               already_exists_error{s.name, ""}};
+    encode_response(out, r);
+    return;
+  }
+  it->second.name = s.name;
+  it->second.replication = s.replication;
+  for (auto& [k, v] : it->second.replication) {
+    if (k == "class" && v.find('.') == std::string::npos) {
+      v = "org.apache.cassandra.locator." + v;
+    }
+  }
+  it->second.durable_writes = s.durable_writes;
+  write_response(out, stream, schema_change_result{"CREATED", "KEYSPACE", s.name, "", {}});
+}
+
+void run_create_table(byte_writer& out, std::int16_t stream, const create_table_statement& s,
+                      const std::string& current_keyspace, connection_state& state) {
+  const std::string keyspace_name = keyspace_for(s.table, current_keyspace);
+  refuse_system(keyspace_name);
+  const std::unique_lock lock{state.shared->db.mutex};
+  const auto ks = state.shared->db.keyspaces.find(keyspace_name);
+  if (ks == state.shared->db.keyspaces.end()) {
+    throw invalid("Keyspace " + keyspace_name + " doesn't exist");
+  }
+  if (ks->second.tables.contains(s.table.name)) {
+    if (s.if_not_exists) {
+      write_response(out, stream, void_result{});
+      return;
+    }
+    response r;
+    r.stream = stream;
+    r.message = error_response{
+        error_code::already_exists,
+        "Object " + keyspace_name + "." + s.table.name + " already exists",
+        already_exists_error{keyspace_name, s.table.name}};
+    encode_response(out, r);
+    return;
+  }
+  auto t = std::make_shared<table>();
+  t->keyspace = keyspace_name;
+  t->name = s.table.name;
+  t->columns = s.columns;
+  t->partition_key = s.partition_key;
+  t->id = table_id(keyspace_name, s.table.name);
+  ks->second.tables.emplace(s.table.name, std::move(t));
+  write_response(out, stream,
+                 schema_change_result{"CREATED", "TABLE", keyspace_name, s.table.name, {}});
+}
+
+void run_drop(byte_writer& out, std::int16_t stream, const drop_statement& s,
+              const std::string& current_keyspace, connection_state& state) {
+  auto& keyspaces = state.shared->db.keyspaces;
+  if (s.is_keyspace) {
+    refuse_system(s.target.name);
+    const std::unique_lock lock{state.shared->db.mutex};
+    if (keyspaces.erase(s.target.name) == 0) {
+      if (!s.if_exists) {
+        throw statement_error(error_code::config_error,
+                              "Cannot drop non existing keyspace '" + s.target.name + "'.");
+      }
+      write_response(out, stream, void_result{});
+      return;
+    }
+    write_response(out, stream, schema_change_result{"DROPPED", "KEYSPACE", s.target.name, "", {}});
+    return;
+  }
+  const std::string keyspace_name = keyspace_for(s.target, current_keyspace);
+  refuse_system(keyspace_name);
+  const std::unique_lock lock{state.shared->db.mutex};
+  const auto ks = keyspaces.find(keyspace_name);
+  if (ks == keyspaces.end() || ks->second.tables.erase(s.target.name) == 0) {
+    if (!s.if_exists) {
+      throw statement_error(error_code::config_error, "Cannot drop non existing table '" +
+                                                          s.target.name + "' in keyspace '" +
+                                                          keyspace_name + "'.");
+    }
+    write_response(out, stream, void_result{});
+    return;
+  }
+  write_response(out, stream,
+                 schema_change_result{"DROPPED", "TABLE", keyspace_name, s.target.name, {}});
+}
+
+void run_use(byte_writer& out, std::int16_t stream, const use_statement& s,
+             connection_state& state) {
+  {
+    const std::shared_lock lock{state.shared->db.mutex};
+    if (!is_system_keyspace(s.keyspace) && !state.shared->db.keyspaces.contains(s.keyspace)) {
+      throw invalid("Keyspace '" + s.keyspace + "' does not exist");
+    }
+  }
+  state.keyspace = s.keyspace;
+  write_response(out, stream, set_keyspace_result{s.keyspace});
+}
+
+// ---- PREPARE ----------------------------------------------------------------------------------
+
+std::vector<std::byte> statement_id(std::string_view keyspace, std::string_view text) {
+  const uuid id = table_id(keyspace, text);
+  return {id.bytes.begin(), id.bytes.end()};
+}
+
+bool has_marker(const term& t) {
+  return t.type == term::kind::marker ||
+         std::any_of(t.items.begin(), t.items.end(), [](const term& i) { return has_marker(i); });
+}
+
+// The bind markers' specs and partition key indexes, and the result's columns.
+prepared_result describe(const parsed_statement& parsed, const std::string& current_keyspace,
+                         const connection_state& state) {
+  prepared_result out;
+  out.result.no_metadata = true;  // for statements that return no rows
+  std::vector<std::optional<column_spec>> markers(parsed.markers);
+  std::vector<std::uint16_t> key_markers;
+  auto note = [&](const term& t, const resolved_table& table, std::size_t column,
+                  std::string_view name_override) {
+    if (t.type != term::kind::marker) {
+      if (has_marker(t)) {
+        throw invalid(
+            "bind markers inside collection literals are not supported by scopekit's embedded "
+            "CQL server; bind the whole collection");
+      }
+      return;
+    }
+    const table_spec spec{table.keyspace, table.name};
+    if (name_override.empty()) {
+      markers[t.marker] = column_spec{spec, table.columns[column].name,
+                                      table.columns[column].type.type};
+      if (table.partition_key && column == *table.partition_key) {
+        key_markers.push_back(static_cast<std::uint16_t>(t.marker));
+      }
+    } else {
+      markers[t.marker] = column_spec{spec, std::string(name_override), type_id::int_};
+    }
+  };
+
+  const std::shared_lock lock{state.shared->db.mutex};
+  std::optional<resolved_table> table;
+  if (const auto* insert = std::get_if<insert_statement>(&parsed.body)) {
+    table = resolve(insert->table, current_keyspace, state);
+    for (std::size_t i = 0; i < insert->columns.size(); ++i) {
+      note(insert->values[i], *table, table->column(insert->columns[i]), {});
+    }
+  } else if (const auto* select = std::get_if<select_statement>(&parsed.body)) {
+    table = resolve(select->table, current_keyspace, state);
+    for (const relation& r : select->where) {
+      note(r.value, *table, table->column(r.column), {});
+    }
+    if (select->limit) {
+      note(*select->limit, *table, 0, "[limit]");
+    }
+    out.result.no_metadata = false;
+    out.result.global_table = table_spec{table->keyspace, table->name};
+    if (select->columns) {
+      for (const std::string& name : *select->columns) {
+        const std::size_t i = table->column(name);
+        out.result.columns.push_back(
+            column_spec{*out.result.global_table, name, table->columns[i].type.type});
+      }
+    } else {
+      for (const auto& c : table->columns) {
+        out.result.columns.push_back(column_spec{*out.result.global_table, c.name, c.type.type});
+      }
+    }
+    out.result.column_count = static_cast<std::int32_t>(out.result.columns.size());
+  }
+  if (table && parsed.markers != 0) {
+    out.variables.global_table = table_spec{table->keyspace, table->name};
+  }
+  for (auto& m : markers) {
+    if (!m) {
+      throw invalid("a bind marker in an unsupported position");
+    }
+    out.variables.columns.push_back(std::move(*m));
+  }
+  std::sort(key_markers.begin(), key_markers.end());
+  if (!key_markers.empty()) {
+    out.variables.partition_key_indexes = {key_markers.front()};
+  }
+  return out;
+}
+
+void answer_error(byte_writer& out, std::size_t mark, std::int16_t stream,
+                  const statement_error& e) {
+  out.buffer().resize(mark);
+  write_error(out, stream, e.code(), e.what());
 }
 
 }  // namespace
 
-void answer_query(byte_writer& out, std::int16_t stream, const query_request& query,
-                  const session_context& context) {
+std::int32_t requested_page(const query_parameters& parameters) noexcept {
+  if (!parameters.paging_state || parameters.paging_state->empty()) {
+    return 0;
+  }
+  try {
+    const auto p = decode_position(*parameters.paging_state);
+    return p ? p->page : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+void execute_statement(byte_writer& out, std::int16_t stream, const parsed_statement& parsed,
+                       const std::string& keyspace, const query_parameters& parameters,
+                       connection_state& state, std::int32_t empty_pages) {
   const std::size_t mark = out.size();
   try {
-    const std::vector<token> tokens = lex(query.statement);
-    if (tokens.empty() || tokens.front().type != token::kind::word ||
-        tokens.front().text != "select") {
-      throw unsupported_statement(tokens);
-    }
-    write_select(out, stream, select_reader{tokens}.read(), query.parameters, context);
+    check_markers(parsed, parameters);
+    std::visit(
+        [&](const auto& s) {
+          using type = std::remove_cvref_t<decltype(s)>;
+          if constexpr (std::is_same_v<type, select_statement>) {
+            run_select(out, stream, s, keyspace, parameters, state, empty_pages);
+          } else if constexpr (std::is_same_v<type, insert_statement>) {
+            run_insert(out, stream, s, keyspace, parameters, state);
+          } else if constexpr (std::is_same_v<type, create_keyspace_statement>) {
+            run_create_keyspace(out, stream, s, state);
+          } else if constexpr (std::is_same_v<type, create_table_statement>) {
+            run_create_table(out, stream, s, keyspace, state);
+          } else if constexpr (std::is_same_v<type, drop_statement>) {
+            run_drop(out, stream, s, keyspace, state);
+          } else {
+            static_assert(std::is_same_v<type, use_statement>);
+            run_use(out, stream, s, state);
+          }
+        },
+        parsed.body);
   } catch (const statement_error& e) {
-    out.buffer().resize(mark);
-    write_error(out, stream, e.code(), e.what());
+    answer_error(out, mark, stream, e);
+  } catch (const protocol_error& e) {
+    answer_error(out, mark, stream, statement_error{error_code::protocol_error, e.what()});
+  }
+}
+
+void prepare_statement(byte_writer& out, std::int16_t stream, std::string_view text,
+                       connection_state& state) {
+  const std::size_t mark = out.size();
+  try {
+    auto prepared = std::make_shared<prepared_statement>();
+    prepared->text = text;
+    prepared->keyspace = state.keyspace;
+    prepared->parsed = parse_statement(text);
+    prepared_result result = describe(prepared->parsed, state.keyspace, state);
+    prepared->id = statement_id(state.keyspace, text);
+    result.id = prepared->id;
+    state.shared->prepared.insert(std::move(prepared));
+    write_response(out, stream, std::move(result));
+  } catch (const statement_error& e) {
+    answer_error(out, mark, stream, e);
   }
 }
 

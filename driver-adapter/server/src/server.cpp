@@ -1,5 +1,6 @@
 // server.cpp - sockets and threads: a listener polled together with a wake-up pipe, and one
-// thread per connection that feeds a session and sends what it answers.
+// thread per connection that feeds a session, sends what it answers, and sends the responses a
+// fault delays when they are due.
 #include "scopekit/cql/server.hpp"
 
 #include "session.hpp"
@@ -13,8 +14,10 @@
 #include <unistd.h>
 #include <cerrno>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <list>
 #include <mutex>
@@ -86,10 +89,12 @@ struct server::state {
   explicit state(server_options o) : options(std::move(o)) {}
 
   void accept_loop() noexcept;
-  void serve(connection& c) const noexcept;
+  void serve(connection& c) noexcept;
   void reap_finished();
 
   server_options options;
+  detail::server_shared shared;
+  std::atomic<std::size_t> open_connections{0};
   int listen_fd = -1;
   std::array<int, 2> wake{-1, -1};  // a pipe: stop() writes, the accept loop wakes up
   std::uint16_t bound_port = 0;
@@ -100,15 +105,40 @@ struct server::state {
   std::list<connection> connections;  // list: a connection does not move while served
 };
 
-void server::state::serve(connection& c) const noexcept {
+void server::state::serve(connection& c) noexcept {
+  open_connections.fetch_add(1, std::memory_order_relaxed);
   try {
     detail::session_context context;
     context.local_address = local_address_of(c.fd);
     context.max_frame_body = options.max_frame_body;
-    detail::session s{context};
+    detail::session s{context, shared};
     std::vector<std::byte> in(std::size_t{64} * 1024);
     std::vector<std::byte> out;
+    std::vector<detail::deferred_response> later;  // delayed responses, sorted by due time
     for (;;) {
+      // Send what is due, then wait for a request or the next due time.
+      const auto now = std::chrono::steady_clock::now();
+      const auto due = std::find_if(later.begin(), later.end(),
+                                    [&](const auto& d) { return d.due > now; });
+      const bool sent = std::all_of(later.begin(), due,
+                                    [&](const auto& d) { return send_all(c.fd, d.bytes); });
+      later.erase(later.begin(), due);
+      if (!sent) {
+        break;
+      }
+      int timeout = -1;
+      if (!later.empty()) {
+        const auto wait = std::chrono::ceil<std::chrono::milliseconds>(later.front().due - now);
+        timeout = static_cast<int>(std::min<std::chrono::milliseconds::rep>(wait.count(), 60'000));
+      }
+      pollfd p{c.fd, POLLIN, 0};
+      const int ready = ::poll(&p, 1, timeout);
+      if (ready < 0 && errno != EINTR) {
+        break;
+      }
+      if (ready <= 0) {
+        continue;
+      }
       const ssize_t n = ::recv(c.fd, in.data(), in.size(), 0);
       if (n < 0 && errno == EINTR) {
         continue;
@@ -117,8 +147,13 @@ void server::state::serve(connection& c) const noexcept {
         break;
       }
       out.clear();
-      const bool keep =
-          s.consume(std::span<const std::byte>(in.data(), static_cast<std::size_t>(n)), out);
+      const std::size_t delayed = later.size();
+      const bool keep = s.consume(
+          std::span<const std::byte>(in.data(), static_cast<std::size_t>(n)), out, later);
+      if (later.size() != delayed) {
+        std::stable_sort(later.begin(), later.end(),
+                         [](const auto& a, const auto& b) { return a.due < b.due; });
+      }
       if (!send_all(c.fd, out) || !keep) {
         break;
       }
@@ -128,6 +163,7 @@ void server::state::serve(connection& c) const noexcept {
   // The peer sees the end of the stream now; stop() or the accept loop closes the descriptor
   // after joining, so it is never reused while this thread could still touch it.
   ::shutdown(c.fd, SHUT_RDWR);
+  open_connections.fetch_sub(1, std::memory_order_relaxed);
   c.done.store(true, std::memory_order_release);
 }
 
@@ -195,6 +231,27 @@ server::~server() {
 
 std::uint16_t server::port() const noexcept {
   return state_->bound_port;
+}
+
+void server::add_synthetic_table(const std::string& keyspace, const std::string& table,
+                                 std::int64_t rows) {
+  detail::add_synthetic_table(state_->shared.db, keyspace, table, rows);
+}
+
+std::uint64_t server::inject(fault f) {
+  return state_->shared.faults.add(std::move(f));
+}
+
+void server::remove_fault(std::uint64_t id) {
+  state_->shared.faults.remove(id);
+}
+
+void server::clear_faults() {
+  state_->shared.faults.clear();
+}
+
+std::size_t server::connection_count() const noexcept {
+  return state_->open_connections.load(std::memory_order_relaxed);
 }
 
 void server::start() {

@@ -15,6 +15,9 @@
 //   srv.stop();                         // closes every connection, joins every thread
 #pragma once
 
+#include "scopekit/cql/error.hpp"
+
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -31,6 +34,41 @@ struct server_options {
   /// The longest frame body accepted; a frame announcing more gets ERROR 0x000A and the
   /// connection is closed. The spec's cap (256 MB) by default.
   std::size_t max_frame_body = std::size_t{256} * 1024 * 1024;
+};
+
+/// A misbehaviour the server shows on purpose. A fault applies to QUERY and EXECUTE requests
+/// whose statement text (for EXECUTE, the prepared statement's) contains `statement_contains`,
+/// asking for page `from_page` or a later one of their result (page 0 is the request without a
+/// paging state; a SELECT's pages count from there, empty pages included).
+struct fault {
+  enum class action : std::uint8_t {
+    /// Answer `delay` late. Later responses on the connection are not held back, so they
+    /// overtake it (responses in another order than the requests).
+    delay,
+    /// Answer ERROR `error` with `message` (codes with extra fields get zeros and empty ids).
+    error,
+    /// Close the connection instead of answering: with from_page K, the connection is lost
+    /// after K pages of a stream.
+    close_connection,
+    /// Before each page with rows, send `empty_pages` empty pages that have has_more_pages
+    /// set (as ScyllaDB does). SELECT only.
+    empty_pages,
+    /// Answer with a RESULT frame whose body does not decode.
+    malformed_frame,
+    /// Never answer (the connection stays open; other requests are still answered).
+    stall,
+  };
+
+  action what = action::error;
+  /// Empty: every QUERY and EXECUTE.
+  std::string statement_contains;
+  std::int32_t from_page = 0;
+  /// How many requests the fault applies to; negative: every matching request.
+  std::int32_t times = -1;
+  std::chrono::milliseconds delay{0};
+  error_code error = error_code::server_error;
+  std::string message = "fault injected by scopekit::cql::server";
+  std::int32_t empty_pages = 1;
 };
 
 /// A CQL server on a listening socket, one thread per connection. Not copyable, not movable.
@@ -55,6 +93,27 @@ public:
 
   /// The port listened on (the chosen one when options.port was 0); 0 before start().
   std::uint16_t port() const noexcept;
+
+  /// Adds the table `keyspace`.`table` (id bigint PRIMARY KEY, name text, payload blob) with
+  /// `rows` rows computed from the id: ids 0 to rows - 1, name "row-<id>", payload 100 bytes,
+  /// byte i being (id * 31 + i) mod 256. Creates the keyspace if needed (SimpleStrategy,
+  /// replication factor 1) and replaces a table of that name. Read-only: INSERT into it is
+  /// refused. May be called before or after start(), from any thread. std::invalid_argument
+  /// for a negative count, an empty name, or a system keyspace.
+  void add_synthetic_table(const std::string& keyspace, const std::string& table,
+                           std::int64_t rows);
+
+  /// Starts applying `f` to the requests that arrive from now on, on every connection; the
+  /// returned id removes it. Faults are checked in the order they were injected; the first
+  /// that matches a request applies. Any thread.
+  std::uint64_t inject(fault f);
+  /// Stops applying the fault `id` (nothing if it is unknown or used up). Any thread.
+  void remove_fault(std::uint64_t id);
+  /// Stops applying every fault. Any thread.
+  void clear_faults();
+
+  /// Connections open right now. Any thread.
+  std::size_t connection_count() const noexcept;
 
   /// Stops accepting, closes every connection and joins every thread the server started.
   /// Idempotent; does nothing before start(). A later connect to the port is refused.

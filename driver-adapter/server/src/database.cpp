@@ -1,0 +1,83 @@
+// database.cpp - synthetic tables and table ids.
+#include "database.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
+
+namespace scopekit::cql::detail {
+
+void synthetic_payload(std::int64_t id, std::span<std::byte, synthetic_payload_size> out) noexcept {
+  const auto base = static_cast<std::uint64_t>(id) * 31U;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<std::byte>((base + i) & 0xFFU);
+  }
+}
+
+std::optional<std::size_t> table::find_column(std::string_view column) const noexcept {
+  const auto it = std::find_if(columns.begin(), columns.end(),
+                               [&](const column_definition& c) { return c.name == column; });
+  if (it == columns.end()) {
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(it - columns.begin());
+}
+
+uuid table_id(std::string_view keyspace, std::string_view table) noexcept {
+  // Two FNV-1a hashes of "keyspace.table" with different offsets, shaped as a version 4 UUID.
+  auto fnv = [&](std::uint64_t h) {
+    auto mix = [&h](std::string_view text) {
+      for (const char c : text) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 0x100000001b3ULL;
+      }
+    };
+    mix(keyspace);
+    mix(".");
+    mix(table);
+    return h;
+  };
+  const std::uint64_t high = fnv(0xcbf29ce484222325ULL);
+  const std::uint64_t low = fnv(0x84222325cbf29ce4ULL);
+  uuid out;
+  for (std::size_t i = 0; i < 8; ++i) {
+    out.bytes[i] = static_cast<std::byte>((high >> (56 - 8 * i)) & 0xFFU);
+    out.bytes[8 + i] = static_cast<std::byte>((low >> (56 - 8 * i)) & 0xFFU);
+  }
+  out.bytes[6] = (out.bytes[6] & std::byte{0x0F}) | std::byte{0x40};
+  out.bytes[8] = (out.bytes[8] & std::byte{0x3F}) | std::byte{0x80};
+  return out;
+}
+
+void add_synthetic_table(database& db, const std::string& keyspace_name,
+                         const std::string& table_name, std::int64_t rows) {
+  if (rows < 0) {
+    throw std::invalid_argument("a synthetic table needs a row count of 0 or more");
+  }
+  if (keyspace_name.empty() || table_name.empty()) {
+    throw std::invalid_argument("a synthetic table needs a keyspace and a table name");
+  }
+  if (keyspace_name == "system" || keyspace_name.rfind("system_", 0) == 0) {
+    throw std::invalid_argument("keyspace " + keyspace_name + " is reserved for system tables");
+  }
+  auto t = std::make_shared<table>();
+  t->keyspace = keyspace_name;
+  t->name = table_name;
+  t->columns = {{"id", {type_id::bigint, "bigint"}},
+                {"name", {type_id::varchar, "text"}},
+                {"payload", {type_id::blob, "blob"}}};
+  t->partition_key = 0;
+  t->id = table_id(keyspace_name, table_name);
+  t->synthetic_rows = rows;
+
+  const std::unique_lock lock{db.mutex};
+  auto [it, inserted] = db.keyspaces.try_emplace(keyspace_name);
+  if (inserted) {
+    it->second.name = keyspace_name;
+    it->second.replication = {{"class", "org.apache.cassandra.locator.SimpleStrategy"},
+                              {"replication_factor", "1"}};
+  }
+  it->second.tables.insert_or_assign(table_name, std::move(t));
+}
+
+}  // namespace scopekit::cql::detail

@@ -1,0 +1,71 @@
+// database.hpp (internal) - what the embedded server stores: keyspaces and tables in memory,
+// shared by every connection, plus synthetic tables whose rows are computed from their id.
+#pragma once
+
+#include "statement.hpp"
+
+#include "scopekit/cql/value.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace scopekit::cql::detail {
+
+/// A cell: its serialized bytes, or nullopt for null.
+using cell = std::optional<std::vector<std::byte>>;
+using stored_row = std::vector<cell>;
+
+/// Bytes per payload of a synthetic row.
+inline constexpr std::size_t synthetic_payload_size = 100;
+
+/// The payload of synthetic row `id`: byte i is (id * 31 + i) mod 256.
+void synthetic_payload(std::int64_t id, std::span<std::byte, synthetic_payload_size> out) noexcept;
+
+struct table {
+  std::string keyspace;
+  std::string name;
+  std::vector<column_definition> columns;
+  std::size_t partition_key = 0;
+  uuid id;
+  /// Rows by the serialized partition key (the iteration order of SELECT).
+  std::map<std::vector<std::byte>, stored_row> rows;
+  /// Engaged for a synthetic table (id bigint PRIMARY KEY, name text, payload blob) of that
+  /// many rows, ids 0 to n - 1; `rows` stays empty.
+  std::optional<std::int64_t> synthetic_rows;
+
+  /// The index of column `name`, or nullopt.
+  std::optional<std::size_t> find_column(std::string_view column) const noexcept;
+};
+
+struct keyspace {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> replication;
+  bool durable_writes = true;
+  std::map<std::string, std::shared_ptr<table>, std::less<>> tables;
+};
+
+/// Every keyspace, guarded by `mutex`: shared for reads, exclusive for schema changes and
+/// writes.
+struct database {
+  mutable std::shared_mutex mutex;
+  std::map<std::string, keyspace, std::less<>> keyspaces;
+};
+
+/// Adds keyspace `keyspace_name` (SimpleStrategy, replication factor 1) if it does not exist,
+/// and the synthetic table `table_name` with `rows` rows (replacing a table of that name).
+/// std::invalid_argument for a negative count or a name the system keyspaces use.
+void add_synthetic_table(database& db, const std::string& keyspace_name,
+                         const std::string& table_name, std::int64_t rows);
+
+/// A deterministic id for a table (a version-4-shaped UUID derived from its names).
+uuid table_id(std::string_view keyspace, std::string_view table) noexcept;
+
+}  // namespace scopekit::cql::detail

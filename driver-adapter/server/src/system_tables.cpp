@@ -1,0 +1,265 @@
+// system_tables.cpp - system.local (a 3.11-shaped row), system.peers (no peers: one node) and
+// system_schema.* shaped as Cassandra 3.11 has them, describing the keyspaces and tables that
+// exist. The drivers read them when they connect and after every schema change.
+#include "system_tables.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace scopekit::cql::detail {
+namespace {
+
+// Fixed ids: a single node whose identity never changes between runs.
+constexpr std::array<std::uint8_t, 16> host_id_bytes = {
+    0x5c, 0x0a, 0x1e, 0x9a, 0x3b, 0x4d, 0x4e, 0x21, 0x8f, 0x6a, 0x0b, 0x7c, 0x2d, 0x39, 0x51, 0xe4};
+constexpr std::array<std::uint8_t, 16> schema_version_bytes = {
+    0x2f, 0x8e, 0x71, 0xc0, 0x93, 0x5a, 0x4b, 0x06, 0xa1, 0x3d, 0x6e, 0x58, 0x0c, 0x94, 0x27, 0xbb};
+
+uuid uuid_of(const std::array<std::uint8_t, 16>& bytes) {
+  uuid out;
+  std::transform(bytes.begin(), bytes.end(), out.bytes.begin(),
+                 [](std::uint8_t b) { return std::byte{b}; });
+  return out;
+}
+
+column_definition col(std::string name, const char* type) {
+  return {std::move(name), parse_column_type(type)};
+}
+
+value text_map(const std::vector<std::pair<std::string, std::string>>& entries) {
+  value::map out;
+  for (const auto& [k, v] : entries) {
+    out.emplace_back(value{k}, value{v});
+  }
+  return out;
+}
+
+value text_list(const std::vector<std::string>& items) {
+  value::list out;
+  for (const auto& item : items) {
+    out.emplace_back(item);
+  }
+  return out;
+}
+
+virtual_table local_table(const inet_address& local) {
+  virtual_table t{"system", "local", {}, {}};
+  t.columns = {col("key", "text"),
+               col("bootstrapped", "text"),
+               col("broadcast_address", "inet"),
+               col("cluster_name", "text"),
+               col("cql_version", "text"),
+               col("data_center", "text"),
+               col("host_id", "uuid"),
+               col("listen_address", "inet"),
+               col("native_protocol_version", "text"),
+               col("partitioner", "text"),
+               col("rack", "text"),
+               col("release_version", "text"),
+               col("rpc_address", "inet"),
+               col("schema_version", "uuid"),
+               col("tokens", "set<text>")};
+  const value address = local;
+  t.rows.push_back({"local", "COMPLETED", address, "scopekit", "3.4.4", "datacenter1",
+                    uuid_of(host_id_bytes), address, "4",
+                    "org.apache.cassandra.dht.Murmur3Partitioner", "rack1", "3.11.16", address,
+                    uuid_of(schema_version_bytes), text_list({"0"})});
+  return t;
+}
+
+virtual_table peers_table() {
+  virtual_table t{"system", "peers", {}, {}};
+  t.columns = {col("peer", "inet"),           col("data_center", "text"),
+               col("host_id", "uuid"),        col("preferred_ip", "inet"),
+               col("rack", "text"),           col("release_version", "text"),
+               col("rpc_address", "inet"),    col("schema_version", "uuid"),
+               col("tokens", "set<text>")};
+  return t;
+}
+
+// The table options every system_schema.tables (and views) row carries, with 3.11's defaults.
+std::vector<column_definition> table_option_columns() {
+  return {col("bloom_filter_fp_chance", "double"),
+          col("caching", "frozen<map<text, text>>"),
+          col("cdc", "boolean"),
+          col("comment", "text"),
+          col("compaction", "frozen<map<text, text>>"),
+          col("compression", "frozen<map<text, text>>"),
+          col("crc_check_chance", "double"),
+          col("dclocal_read_repair_chance", "double"),
+          col("default_time_to_live", "int"),
+          col("extensions", "frozen<map<text, blob>>"),
+          col("gc_grace_seconds", "int"),
+          col("max_index_interval", "int"),
+          col("memtable_flush_period_in_ms", "int"),
+          col("min_index_interval", "int"),
+          col("read_repair_chance", "double"),
+          col("speculative_retry", "text")};
+}
+
+std::vector<value> table_option_values() {
+  return {0.01,
+          text_map({{"keys", "ALL"}, {"rows_per_partition", "NONE"}}),
+          false,
+          "",
+          text_map({{"class",
+                     "org.apache.cassandra.db.compaction.SizeTieredCompactionStrategy"},
+                    {"max_threshold", "32"},
+                    {"min_threshold", "4"}}),
+          text_map({{"chunk_length_in_kb", "64"},
+                    {"class", "org.apache.cassandra.io.compress.LZ4Compressor"}}),
+          1.0,
+          0.1,
+          std::int32_t{0},
+          value::map{},
+          std::int32_t{864000},
+          std::int32_t{2048},
+          std::int32_t{0},
+          std::int32_t{128},
+          0.0,
+          "99PERCENTILE"};
+}
+
+virtual_table schema_keyspaces(const database& db) {
+  virtual_table t{"system_schema", "keyspaces", {}, {}};
+  t.columns = {col("keyspace_name", "text"), col("durable_writes", "boolean"),
+               col("replication", "frozen<map<text, text>>")};
+  for (const auto& [name, ks] : db.keyspaces) {
+    t.rows.push_back({name, ks.durable_writes, text_map(ks.replication)});
+  }
+  return t;
+}
+
+virtual_table schema_tables(const database& db) {
+  virtual_table t{"system_schema", "tables", {}, {}};
+  t.columns = {col("keyspace_name", "text"), col("table_name", "text")};
+  for (auto& c : table_option_columns()) {
+    t.columns.push_back(std::move(c));
+  }
+  t.columns.push_back(col("flags", "frozen<set<text>>"));
+  t.columns.push_back(col("id", "uuid"));
+  for (const auto& [ks_name, ks] : db.keyspaces) {
+    for (const auto& [name, table] : ks.tables) {
+      std::vector<value> row{ks_name, name};
+      for (auto& v : table_option_values()) {
+        row.push_back(std::move(v));
+      }
+      row.emplace_back(text_list({"compound"}));
+      row.emplace_back(table->id);
+      t.rows.push_back(std::move(row));
+    }
+  }
+  return t;
+}
+
+virtual_table schema_columns(const database& db) {
+  virtual_table t{"system_schema", "columns", {}, {}};
+  t.columns = {col("keyspace_name", "text"),   col("table_name", "text"),
+               col("column_name", "text"),     col("clustering_order", "text"),
+               col("column_name_bytes", "blob"), col("kind", "text"),
+               col("position", "int"),         col("type", "text")};
+  for (const auto& [ks_name, ks] : db.keyspaces) {
+    for (const auto& [name, table] : ks.tables) {
+      for (std::size_t i = 0; i < table->columns.size(); ++i) {
+        const column_definition& c = table->columns[i];
+        const bool key = i == table->partition_key;
+        value::blob name_bytes(c.name.size());
+        std::transform(c.name.begin(), c.name.end(), name_bytes.begin(),
+                       [](char ch) { return static_cast<std::byte>(ch); });
+        t.rows.push_back({ks_name, name, c.name, "none", std::move(name_bytes),
+                          key ? "partition_key" : "regular",
+                          std::int32_t{key ? 0 : -1}, c.type.cql});
+      }
+    }
+  }
+  return t;
+}
+
+virtual_table empty_schema_table(std::string_view name) {
+  virtual_table t{"system_schema", std::string(name), {}, {}};
+  if (name == "types") {
+    t.columns = {col("keyspace_name", "text"), col("type_name", "text"),
+                 col("field_names", "frozen<list<text>>"),
+                 col("field_types", "frozen<list<text>>")};
+  } else if (name == "functions") {
+    t.columns = {col("keyspace_name", "text"),
+                 col("function_name", "text"),
+                 col("argument_types", "frozen<list<text>>"),
+                 col("argument_names", "frozen<list<text>>"),
+                 col("body", "text"),
+                 col("called_on_null_input", "boolean"),
+                 col("language", "text"),
+                 col("return_type", "text")};
+  } else if (name == "aggregates") {
+    t.columns = {col("keyspace_name", "text"),
+                 col("aggregate_name", "text"),
+                 col("argument_types", "frozen<list<text>>"),
+                 col("final_func", "text"),
+                 col("initcond", "text"),
+                 col("return_type", "text"),
+                 col("state_func", "text"),
+                 col("state_type", "text")};
+  } else if (name == "triggers") {
+    t.columns = {col("keyspace_name", "text"), col("table_name", "text"),
+                 col("trigger_name", "text"), col("options", "frozen<map<text, text>>")};
+  } else if (name == "indexes") {
+    t.columns = {col("keyspace_name", "text"), col("table_name", "text"),
+                 col("index_name", "text"), col("kind", "text"),
+                 col("options", "frozen<map<text, text>>")};
+  } else if (name == "views") {
+    t.columns = {col("keyspace_name", "text"),   col("view_name", "text"),
+                 col("base_table_id", "uuid"),   col("base_table_name", "text"),
+                 col("id", "uuid"),              col("include_all_columns", "boolean"),
+                 col("where_clause", "text")};
+    for (auto& c : table_option_columns()) {
+      t.columns.push_back(std::move(c));
+    }
+  } else if (name == "dropped_columns") {
+    t.columns = {col("keyspace_name", "text"), col("table_name", "text"),
+                 col("column_name", "text"), col("dropped_time", "timestamp"),
+                 col("type", "text")};
+  }
+  return t;
+}
+
+}  // namespace
+
+bool is_system_keyspace(std::string_view keyspace) noexcept {
+  return keyspace == "system" || keyspace == "system_schema";
+}
+
+std::optional<virtual_table> system_table(std::string_view keyspace, std::string_view name,
+                                          const database& db, const inet_address& local) {
+  if (keyspace == "system") {
+    if (name == "local") {
+      return local_table(local);
+    }
+    if (name == "peers") {
+      return peers_table();
+    }
+    // peers_v2 included: Cassandra 3.x does not have it, and drivers fall back to peers.
+    return std::nullopt;
+  }
+  if (keyspace != "system_schema") {
+    return std::nullopt;
+  }
+  if (name == "keyspaces") {
+    return schema_keyspaces(db);
+  }
+  if (name == "tables") {
+    return schema_tables(db);
+  }
+  if (name == "columns") {
+    return schema_columns(db);
+  }
+  static constexpr std::array<std::string_view, 7> empty = {
+      "types", "functions", "aggregates", "triggers", "indexes", "views", "dropped_columns"};
+  if (std::find(empty.begin(), empty.end(), name) != empty.end()) {
+    return empty_schema_table(name);
+  }
+  return std::nullopt;
+}
+
+}  // namespace scopekit::cql::detail
