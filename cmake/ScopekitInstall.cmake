@@ -7,12 +7,14 @@ set(SCOPEKIT_CMAKE_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/scopekit"
     CACHE STRING "Where scopekit's package config files are installed")
 
 install(
-  TARGETS scopekit_scope scopekit_cql
+  TARGETS scopekit_scope scopekit_cql scopekit_cql_server scopekit-cql-server
   EXPORT scopekit-targets
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
-  LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+  LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
+  RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/scope/include/"
                   "${PROJECT_SOURCE_DIR}/driver-adapter/include/"
+                  "${PROJECT_SOURCE_DIR}/driver-adapter/server/include/"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 
 install(

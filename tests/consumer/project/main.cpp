@@ -10,6 +10,10 @@
 #include <vector>
 #endif
 
+#if defined(SCOPEKIT_CONSUMER_CQL_SERVER)
+#include <scopekit/cql/server.hpp>
+#endif
+
 #include <cstdio>
 #include <stdexcept>
 
@@ -35,6 +39,15 @@ int main() {
     scopekit::cql::byte_writer out(wire);
     scopekit::cql::encode_header(out, {0x04, 0, 7, scopekit::cql::opcode::options, 0});
     ok = ok && scopekit::cql::decode_header(wire).stream == 7;
+  }
+#endif
+#if defined(SCOPEKIT_CONSUMER_CQL_SERVER)
+  {  // the server library links and listens
+    scopekit::cql::server srv;
+    srv.add_synthetic_table("demo", "rows", 10);
+    srv.start();
+    ok = ok && srv.port() != 0;
+    srv.stop();
   }
 #endif
   std::printf("consumer: %s\n", ok ? "ok" : "WRONG");
