@@ -205,7 +205,8 @@ value::list sorted_unique(value::list items, const data_type& type) {
   std::vector<std::pair<std::vector<std::byte>, value>> keyed;
   keyed.reserve(items.size());
   for (value& v : items) {
-    keyed.emplace_back(serialize_value(type, v), std::move(v));
+    std::vector<std::byte> bytes = serialize_value(type, v);  // before v is moved
+    keyed.emplace_back(std::move(bytes), std::move(v));
   }
   std::stable_sort(keyed.begin(), keyed.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -246,8 +247,9 @@ value collection_value(const term& t, const data_type& type, std::string_view co
   for (std::size_t i = 0; i + 1 < t.items.size(); i += 2) {
     value key = literal_value(t.items[i], type.element(), column);
     value mapped = literal_value(t.items[i + 1], type.mapped(), column);
-    keyed.emplace_back(serialize_value(type.element(), key),
-                       std::pair{std::move(key), std::move(mapped)});
+    // Serialized before the key is moved: argument evaluation order is unspecified.
+    std::vector<std::byte> key_bytes = serialize_value(type.element(), key);
+    keyed.emplace_back(std::move(key_bytes), std::pair{std::move(key), std::move(mapped)});
   }
   std::stable_sort(keyed.begin(), keyed.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -493,6 +493,9 @@ void run_select(byte_writer& out, std::int16_t stream, const select_statement& s
             " bytes); ask for it in pages (set a page size)");
       }
     }
+    if (limit && position.rows + count >= *limit) {
+      more = false;  // LIMIT reached: this is the last page
+    }
     if (more && paged) {
       paging_position next;
       next.page = position.page + 1;
