@@ -2,6 +2,8 @@
 // numbers or ISO 8601 text, inet addresses, and collections of those.
 #include "bind.hpp"
 
+#include "database.hpp"
+
 #include "scopekit/cql/error.hpp"
 #include "scopekit/cql/value.hpp"
 
@@ -209,7 +211,7 @@ value::list sorted_unique(value::list items, const data_type& type) {
     keyed.emplace_back(std::move(bytes), std::move(v));
   }
   std::stable_sort(keyed.begin(), keyed.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+                   [](const auto& a, const auto& b) { return bytes_less{}(a.first, b.first); });
   value::list out;
   for (std::size_t i = 0; i < keyed.size(); ++i) {
     if (i + 1 < keyed.size() && keyed[i + 1].first == keyed[i].first) {
@@ -220,6 +222,38 @@ value::list sorted_unique(value::list items, const data_type& type) {
   return out;
 }
 
+// Sorts map entries by serialized key and keeps the last entry of each key, as a map is stored.
+value::map sorted_unique_entries(value::map entries, const data_type& key_type) {
+  std::vector<std::pair<std::vector<std::byte>, std::pair<value, value>>> keyed;
+  keyed.reserve(entries.size());
+  for (auto& entry : entries) {
+    std::vector<std::byte> key_bytes = serialize_value(key_type, entry.first);
+    keyed.emplace_back(std::move(key_bytes), std::move(entry));
+  }
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& a, const auto& b) { return bytes_less{}(a.first, b.first); });
+  value::map out;
+  for (std::size_t i = 0; i < keyed.size(); ++i) {
+    if (i + 1 < keyed.size() && keyed[i + 1].first == keyed[i].first) {
+      continue;  // a later entry for the same key wins
+    }
+    out.push_back(std::move(keyed[i].second));
+  }
+  return out;
+}
+
+[[noreturn]] void null_in_collection() {
+  throw statement_error(error_code::invalid, "null is not supported inside collections");
+}
+
+// An element of a collection literal: any literal but null, as Cassandra has it.
+value element_value(const term& t, const data_type& type, std::string_view column) {
+  if (t.type == term::kind::null) {
+    null_in_collection();
+  }
+  return literal_value(t, type, column);
+}
+
 value collection_value(const term& t, const data_type& type, std::string_view column) {
   const type_id id = type.id();
   if (id == type_id::list) {
@@ -228,7 +262,7 @@ value collection_value(const term& t, const data_type& type, std::string_view co
     }
     value::list out;
     for (const term& item : t.items) {
-      out.push_back(literal_value(item, type.element(), column));
+      out.push_back(element_value(item, type.element(), column));
     }
     return out;
   }
@@ -239,28 +273,50 @@ value collection_value(const term& t, const data_type& type, std::string_view co
   if (id == type_id::set) {
     value::list out;
     for (const term& item : t.items) {
-      out.push_back(literal_value(item, type.element(), column));
+      out.push_back(element_value(item, type.element(), column));
     }
     return sorted_unique(std::move(out), type.element());
   }
-  std::vector<std::pair<std::vector<std::byte>, std::pair<value, value>>> keyed;
+  value::map entries;
   for (std::size_t i = 0; i + 1 < t.items.size(); i += 2) {
-    value key = literal_value(t.items[i], type.element(), column);
-    value mapped = literal_value(t.items[i + 1], type.mapped(), column);
-    // Serialized before the key is moved: argument evaluation order is unspecified.
-    std::vector<std::byte> key_bytes = serialize_value(type.element(), key);
-    keyed.emplace_back(std::move(key_bytes), std::pair{std::move(key), std::move(mapped)});
+    value key = element_value(t.items[i], type.element(), column);
+    value mapped = element_value(t.items[i + 1], type.mapped(), column);
+    entries.emplace_back(std::move(key), std::move(mapped));
   }
-  std::stable_sort(keyed.begin(), keyed.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  value::map out;
-  for (std::size_t i = 0; i < keyed.size(); ++i) {
-    if (i + 1 < keyed.size() && keyed[i + 1].first == keyed[i].first) {
-      continue;  // a later entry for the same key wins
+  return sorted_unique_entries(std::move(entries), type.element());
+}
+
+// A bound value of `type` (decoded) the way a literal of it is stored: sets sorted and without
+// duplicates, maps sorted by key with one entry a key, at every level; a null element is
+// refused. Other values are returned as they are.
+value normalized(const value& v, const data_type& type) {
+  const type_id id = type.id();
+  if (id != type_id::list && id != type_id::set && id != type_id::map) {
+    return v;
+  }
+  if (const auto* items = v.get_if<value::list>()) {
+    value::list out;
+    out.reserve(items->size());
+    for (const value& item : *items) {
+      if (item.is_null()) {
+        null_in_collection();
+      }
+      out.push_back(normalized(item, type.element()));
     }
-    out.push_back(std::move(keyed[i].second));
+    return id == type_id::set ? sorted_unique(std::move(out), type.element()) : std::move(out);
   }
-  return out;
+  if (const auto* entries = v.get_if<value::map>()) {
+    value::map out;
+    out.reserve(entries->size());
+    for (const auto& [key, mapped] : *entries) {
+      if (key.is_null() || mapped.is_null()) {
+        null_in_collection();
+      }
+      out.emplace_back(normalized(key, type.element()), normalized(mapped, type.mapped()));
+    }
+    return sorted_unique_entries(std::move(out), type.element());
+  }
+  return v;  // empty_value: zero bytes
 }
 
 value literal_value(const term& t, const data_type& type, std::string_view column) {
@@ -365,8 +421,9 @@ bound_value bind_term(const term& t, const data_type& type, std::span<const quer
     if (v.is_null()) {
       return out;
     }
+    value decoded;
     try {
-      static_cast<void>(decode_value(type, v.view(), column));
+      decoded = decode_value(type, v.view(), column);
     } catch (const protocol_error& e) {
       std::string message = "Invalid value for column ";
       message.append(column).append(" of type ").append(type.to_string()).append(": ");
@@ -374,14 +431,20 @@ bound_value bind_term(const term& t, const data_type& type, std::span<const quer
       throw statement_error(error_code::invalid, message);
     }
     out.state = bound_value::kind::set;
-    out.bytes = v.bytes();
-    return out;
-  }
-  const value v = literal_value(t, type, column);
-  if (v.is_null()) {
+    if (decoded.holds<value::list>() || decoded.holds<value::map>()) {
+      out.bytes = serialize_value(type, normalized(decoded, type));
+    } else {
+      out.bytes = v.bytes();
+    }
     return out;
   }
   try {
+    // Serializing checks what the lexer cannot (ASCII, a timeuuid's version), in collection
+    // elements too: std::invalid_argument from either call is the client's mistake.
+    const value v = literal_value(t, type, column);
+    if (v.is_null()) {
+      return out;
+    }
     out.bytes = serialize_value(type, v);
   } catch (const std::invalid_argument& e) {
     std::string message = "Invalid value for column ";

@@ -2,10 +2,18 @@
 #include "database.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 
 namespace scopekit::cql::detail {
+
+bool bytes_less::operator()(std::span<const std::byte> a,
+                            std::span<const std::byte> b) const noexcept {
+  const std::size_t n = std::min(a.size(), b.size());
+  const int c = n == 0 ? 0 : std::memcmp(a.data(), b.data(), n);
+  return c < 0 || (c == 0 && a.size() < b.size());
+}
 
 void synthetic_payload(std::int64_t id, std::span<std::byte, synthetic_payload_size> out) noexcept {
   const auto base = static_cast<std::uint64_t>(id) * 31U;

@@ -19,6 +19,13 @@
 
 namespace scopekit::cql::detail {
 
+/// Orders byte strings as memcmp does, shorter first on a common prefix. (Not
+/// std::vector's operator<, whose inlined memcmp trips GCC 12's -Wstringop-overread at -O3.)
+struct bytes_less {
+  using is_transparent = void;
+  bool operator()(std::span<const std::byte> a, std::span<const std::byte> b) const noexcept;
+};
+
 /// A cell: its serialized bytes, or nullopt for null.
 using cell = std::optional<std::vector<std::byte>>;
 using stored_row = std::vector<cell>;
@@ -36,7 +43,7 @@ struct table {
   std::size_t partition_key = 0;
   uuid id;
   /// Rows by the serialized partition key (the iteration order of SELECT).
-  std::map<std::vector<std::byte>, stored_row> rows;
+  std::map<std::vector<std::byte>, stored_row, bytes_less> rows;
   /// Engaged for a synthetic table (id bigint PRIMARY KEY, name text, payload blob) of that
   /// many rows, ids 0 to n - 1; `rows` stays empty.
   std::optional<std::int64_t> synthetic_rows;

@@ -26,6 +26,9 @@ namespace {
 
 constexpr std::array<std::byte, 3> paging_magic = {std::byte{'S'}, std::byte{'K'}, std::byte{1}};
 constexpr std::size_t paging_header_size = 3 + 4 + 8 + 1 + 1;
+// The most empty pages sent before a page with rows (fault::action::empty_pages): the count
+// served so far is a [byte] of the paging state.
+constexpr std::int32_t max_empty_pages = 255;
 
 struct paging_position {
   std::int32_t page = 0;
@@ -36,8 +39,11 @@ struct paging_position {
 
 std::vector<std::byte> encode_position(const paging_position& p) {
   std::vector<std::byte> out;
+  out.reserve(paging_header_size + (p.after ? p.after->size() : 0));
   byte_writer w{out};
-  w.write_raw(paging_magic);
+  for (const std::byte b : paging_magic) {
+    w.write_byte(std::to_integer<std::uint8_t>(b));
+  }
   w.write_int(p.page);
   w.write_long(p.rows);
   w.write_byte(p.empties);
@@ -196,7 +202,7 @@ public:
     if (only) {
       it_ = rows_->find(*only);
       end_ = it_ == rows_->end() ? it_ : std::next(it_);
-      if (after && it_ != end_ && !(*after < it_->first)) {
+      if (after && it_ != end_ && !bytes_less{}(*after, it_->first)) {
         it_ = end_;
       }
     } else {
@@ -222,9 +228,10 @@ public:
   std::vector<std::byte> key() const override { return it_->first; }
 
 private:
-  const std::map<std::vector<std::byte>, stored_row>* rows_;
-  std::map<std::vector<std::byte>, stored_row>::const_iterator it_;
-  std::map<std::vector<std::byte>, stored_row>::const_iterator end_;
+  using row_map = std::map<std::vector<std::byte>, stored_row, bytes_less>;
+  const row_map* rows_;
+  row_map::const_iterator it_;
+  row_map::const_iterator end_;
   bool first_ = true;
 };
 
@@ -242,6 +249,16 @@ std::int64_t bigint_of(std::span<const std::byte> bytes) noexcept {
     v = (v << 8U) | std::to_integer<std::uint64_t>(b);
   }
   return static_cast<std::int64_t>(v);
+}
+
+// The id after `after`, the key of the last row served from a synthetic or system table (whose
+// keys are ids); 0 without one. The key comes from the client: the largest id has no next one.
+std::int64_t next_id(const std::optional<std::vector<std::byte>>& after) noexcept {
+  if (!after) {
+    return 0;
+  }
+  const std::int64_t last = bigint_of(*after);
+  return last == std::numeric_limits<std::int64_t>::max() ? last : last + 1;
 }
 
 class synthetic_cursor final : public row_cursor {
@@ -393,7 +410,7 @@ void run_select(byte_writer& out, std::int16_t stream, const select_statement& s
     if (v.state != bound_value::kind::set) {
       throw invalid("Invalid null or unset value for limit");
     }
-    limit = bigint_of(v.bytes);
+    limit = decode_int(value_view{v.bytes}, "[limit]");  // an int: -1 is not 2^32 - 1
     if (*limit <= 0) {
       throw invalid("LIMIT must be strictly positive");
     }
@@ -429,13 +446,11 @@ void run_select(byte_writer& out, std::int16_t stream, const select_statement& s
       }
       system_rows.push_back(std::move(row));
     }
-    const std::size_t begin = position.after ? static_cast<std::size_t>(
-                                                   bigint_of(*position.after) + 1)
-                                             : 0;
-    rows = std::make_unique<system_cursor>(system_rows, begin);
+    rows = std::make_unique<system_cursor>(system_rows,
+                                           static_cast<std::size_t>(next_id(position.after)));
   } else if (t.stored->synthetic_rows) {
     const std::int64_t n = *t.stored->synthetic_rows;
-    std::int64_t begin = position.after ? bigint_of(*position.after) + 1 : 0;
+    std::int64_t begin = next_id(position.after);
     std::int64_t end = n;
     if (key) {
       const std::int64_t id = key->size() == 8 ? bigint_of(*key) : -1;
@@ -464,7 +479,7 @@ void run_select(byte_writer& out, std::int16_t stream, const select_statement& s
   std::int64_t count = 0;
   std::optional<std::vector<std::byte>> last_key = position.after;
   bool more = false;
-  if (paged && position.empties < empty_pages) {
+  if (paged && position.empties < std::min(empty_pages, max_empty_pages)) {
     // fault::action::empty_pages: an empty page that still says there is more.
     paging_position next = position;
     next.page += 1;

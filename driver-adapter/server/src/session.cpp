@@ -55,7 +55,7 @@ void write_error(byte_writer& out, std::int16_t stream, error_code code, std::st
 std::shared_ptr<const prepared_statement> prepared_cache::find(
     std::span<const std::byte> id) const {
   const std::lock_guard lock{mutex_};
-  const auto it = map_.find(std::vector<std::byte>(id.begin(), id.end()));
+  const auto it = map_.find(id);
   return it == map_.end() ? nullptr : it->second;
 }
 

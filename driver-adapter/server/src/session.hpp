@@ -41,7 +41,7 @@ public:
 
 private:
   mutable std::mutex mutex_;
-  std::map<std::vector<std::byte>, std::shared_ptr<const prepared_statement>, std::less<>> map_;
+  std::map<std::vector<std::byte>, std::shared_ptr<const prepared_statement>, bytes_less> map_;
 };
 
 /// The faults in force. Thread-safe.

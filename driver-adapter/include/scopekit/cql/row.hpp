@@ -100,10 +100,6 @@ public:
   T get(std::string_view name) const {
     return get<T>(index_of(name));
   }
-  template <row_value T>
-  T get(const char* name) const {
-    return get<T>(index_of(name));
-  }
 
 private:
   std::size_t index_of(std::string_view name) const;
