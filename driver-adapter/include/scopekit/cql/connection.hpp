@@ -15,7 +15,9 @@
 // response for a request nobody waits for any more is discarded when it arrives, and its
 // stream id freed then (an id is never reused while the server may still answer on it).
 //
-//   auto c = co_await scopekit::cql::connection::connect({.host = "127.0.0.1", .port = port});
+//   scopekit::cql::connection_options options;
+//   options.port = port;
+//   auto c = co_await scopekit::cql::connection::connect(options);
 //   scopekit::cql::response r = co_await c->request(scopekit::cql::query_request{"SELECT ..."});
 //   c->close();
 #pragma once
@@ -40,6 +42,11 @@ namespace scopekit::cql {
 
 /// Where and how to connect.
 struct connection_options {
+  // Not an aggregate on purpose: GCC 12 destroys an aggregate temporary twice when it is an
+  // argument inside a co_await expression (`co_await f(options_type{...})`), a double free for
+  // members such as std::string. A user-declared constructor makes every use safe.
+  connection_options() = default;
+
   /// A numeric address or a host name (resolved with getaddrinfo, first address that answers).
   std::string host = "127.0.0.1";
   std::uint16_t port = 9042;

@@ -22,7 +22,9 @@
 // on the connection's I/O thread, which only queues them and wakes the consumer on its own
 // executor; on_page runs on the consumer's executor, inside next().
 //
-//   auto& rows = co_await scope.enter(session.execute_stream("SELECT * FROM ks.t", {.page_size = 1000}));
+//   scopekit::cql::stream_options options;
+//   options.page_size = 1000;
+//   auto& rows = co_await scope.enter(session.execute_stream("SELECT * FROM ks.t", options));
 //   while (auto row = co_await rows.next()) handle(row->get<std::int64_t>("id"));
 #pragma once
 
@@ -55,6 +57,11 @@ struct page_info {
 
 /// How a stream fetches.
 struct stream_options {
+  // Not an aggregate on purpose: GCC 12 destroys an aggregate temporary twice when it is an
+  // argument inside a co_await expression (`co_await f(options_type{...})`), a double free for
+  // members such as std::string. A user-declared constructor makes every use safe.
+  stream_options() = default;
+
   /// Rows per page asked of the server (> 0).
   std::int32_t page_size = 5000;
   /// Pages fetched ahead of the one being read; 0 fetches the next page only when the current

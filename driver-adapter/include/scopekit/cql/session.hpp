@@ -7,7 +7,9 @@
 // server_error subclass of their code (exceptions.hpp). A session is async_closeable: enter it
 // into an async_scope or async_exit_stack and it is closed on every exit path.
 //
-//   auto& db = co_await scope.enter(scopekit::cql::session::connect({.port = port}));
+//   scopekit::cql::session_options options;
+//   options.port = port;
+//   auto& db = co_await scope.enter(scopekit::cql::session::connect(options));
 //   co_await db.execute("INSERT INTO ks.t (id, name) VALUES (?, ?)", 1, "one");
 //   auto& rows = co_await scope.enter(db.execute_stream("SELECT * FROM ks.t"));
 //   while (auto row = co_await rows.next()) use(row->get<std::string_view>("name"));
@@ -31,6 +33,11 @@ namespace scopekit::cql {
 
 /// Where to connect, and the session's defaults.
 struct session_options {
+  // Not an aggregate on purpose: GCC 12 destroys an aggregate temporary twice when it is an
+  // argument inside a co_await expression (`co_await f(options_type{...})`), a double free for
+  // members such as std::string. A user-declared constructor makes every use safe.
+  session_options() = default;
+
   std::string host = "127.0.0.1";
   std::uint16_t port = 9042;
   std::chrono::milliseconds connect_timeout{5000};
@@ -82,10 +89,15 @@ public:
   /// Executes one statement and returns its first page (page size: the server's default).
   task<result> execute(statement s);
   task<result> execute(bound_statement s);
-  /// execute(statement{query, {bind(values)...}}); the values are converted before returning.
+  /// execute(statement{query, {bind(values)...}}); the values are converted before returning
+  /// (std::invalid_argument naming the position of one that does not convert).
   template <class... Args>
   task<result> execute(std::string_view query, const Args&... values) {
-    return execute(statement{std::string(query), {bind(values)...}});
+    std::vector<query_value> bound;
+    bound.reserve(sizeof...(Args));
+    [[maybe_unused]] std::size_t position = 0;
+    (bound.push_back(detail::bind_one(nullptr, values, position++)), ...);
+    return execute(statement{std::string(query), std::move(bound)});
   }
 
   /// PREPAREs `query`.

@@ -22,8 +22,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -34,6 +36,13 @@ namespace scopekit::cql {
 
 /// A statement sent as QUERY, with values bound by position.
 struct statement {
+  // Not an aggregate on purpose: GCC 12 destroys an aggregate temporary twice when it is an
+  // argument inside a co_await expression (`co_await s.execute(statement{...})`).
+  statement() = default;
+  statement(std::string q, std::vector<query_value> v = {},
+            cql::consistency c = cql::consistency::local_one)
+      : query(std::move(q)), values(std::move(v)), consistency(c) {}
+
   std::string query;
   std::vector<query_value> values;
   cql::consistency consistency = cql::consistency::local_one;
@@ -46,16 +55,24 @@ namespace detail {
 query_value bind_value(const data_type* type, const value& v, std::size_t position);
 
 template <class T>
-value to_value(const T& x) {
+value to_value(const T& x, std::size_t position) {
   if constexpr (std::is_same_v<T, value>) {
     return x;
   } else if constexpr (std::is_same_v<T, std::nullopt_t> || std::is_same_v<T, null_value>) {
     return null_value{};
   } else if constexpr (std::is_same_v<T, bool>) {
     return x;
-  } else if constexpr (std::is_integral_v<T> && sizeof(T) <= 4) {
+  } else if constexpr (std::is_integral_v<T> && sizeof(T) <= 4 &&
+                       (std::is_signed_v<T> || sizeof(T) < 4)) {
     return static_cast<std::int32_t>(x);
   } else if constexpr (std::is_integral_v<T>) {
+    // An unsigned 32-bit value may not fit an int (it is a bigint), a 64-bit one not a bigint.
+    if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
+      if (x > static_cast<T>(std::numeric_limits<std::int64_t>::max())) {
+        throw std::invalid_argument("scopekit::cql: value " + std::to_string(position) +
+                                    " is out of range for bigint");
+      }
+    }
     return static_cast<std::int64_t>(x);
   } else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
     return x;
@@ -80,7 +97,7 @@ query_value bind_one(const data_type* type, const T& x, std::size_t position) {
     }
     return bind_one(type, *x, position);
   } else {
-    return bind_value(type, to_value(x), position);
+    return bind_value(type, to_value(x, position), position);
   }
 }
 
@@ -124,6 +141,11 @@ private:
 };
 
 struct bound_statement {
+  // Not an aggregate on purpose (see statement).
+  bound_statement(prepared_statement p, std::vector<query_value> v,
+                  cql::consistency c = cql::consistency::local_one)
+      : prepared(std::move(p)), values(std::move(v)), consistency(c) {}
+
   prepared_statement prepared;
   std::vector<query_value> values;
   cql::consistency consistency = cql::consistency::local_one;

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Streams demo.rows from the embedded server through scopekit's CQL client and, in the same
+# run, through the DataStax Python driver (python3-cassandra), and prints:
+#   1. rows/s and MB/s of scopekit on one stream (median of 3) and of the Python driver, and
+#      their ratio (target: >= 2,000,000 rows/s and >= 20x);
+#   2. the client's peak RSS streaming 100,000 rows and 10,000,000 rows (target: within 10%);
+#   3. prefetch 0 against prefetch 2 when the consumer works ~N ns per row (target: a gain).
+#
+#   bash bench/cql_stream_benchmark.sh [BUILD_DIR]    # default build/bench (cmake --workflow --preset bench)
+#
+# The server runs as its own process, so the RSS figures are the client's alone.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+build=${1:-build/bench}
+server="$build/driver-adapter/server/scopekit-cql-server"
+reader="$build/bench/cql_stream_reader"
+for f in "$server" "$reader"; do
+  [[ -x "$f" ]] || { echo "missing $f: run 'cmake --workflow --preset bench' first" >&2; exit 2; }
+done
+
+rows=1000000
+page=5000
+work_ns=${WORK_NS:-1000}
+
+out=$(mktemp)
+"$server" --port 0 --synthetic demo.rows=$rows --synthetic demo.small=100000 \
+  --synthetic demo.huge=10000000 >"$out" &
+server_pid=$!
+cleanup() { kill "$server_pid" 2>/dev/null || true; rm -f "$out"; }
+trap cleanup EXIT
+for _ in $(seq 100); do
+  [[ -s "$out" ]] && break
+  sleep 0.05
+done
+port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$out")
+[[ -n "$port" ]] || { echo "the server did not start" >&2; exit 1; }
+
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
+median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
+
+echo "== 1. one stream, $rows rows, page_size $page (server: scopekit-cql-server, same machine)"
+rates=(); mbs=()
+for i in 1 2 3; do
+  line=$("$reader" --port "$port" --page-size $page --prefetch 1 --expect-rows $rows)
+  echo "scopekit run $i: $line"
+  rates+=("$(field rows_per_s "$line")"); mbs+=("$(field mb_per_s "$line")")
+done
+sk_rate=$(median "${rates[@]}"); sk_mb=$(median "${mbs[@]}")
+if /usr/bin/python3 -c 'import cassandra' 2>/dev/null; then
+  py=$(/usr/bin/python3 bench/python_stream_reader.py "$port" \
+       "SELECT id, name, payload FROM demo.rows" $page $rows 2>/dev/null)
+  echo "python driver:  $py"
+  py_rate=$(field rows_per_s "$py")
+  ratio=$(awk -v a="$sk_rate" -v b="$py_rate" 'BEGIN { printf "%.1f", a / b }')
+else
+  echo "python driver:  not installed (apt-get install python3-cassandra)"; py_rate=n/a; ratio=n/a
+fi
+
+echo "== 2. peak RSS of the client: 100,000 rows against 10,000,000 rows"
+small=$("$reader" --port "$port" --query "SELECT id, name, payload FROM demo.small" \
+        --page-size $page --prefetch 1 --expect-rows 100000)
+huge=$("$reader" --port "$port" --query "SELECT id, name, payload FROM demo.huge" \
+       --page-size $page --prefetch 1 --expect-rows 10000000)
+echo "100,000 rows:    $small"
+echo "10,000,000 rows: $huge"
+rss_small=$(field max_rss_kb "$small"); rss_huge=$(field max_rss_kb "$huge")
+rss_ratio=$(awk -v a="$rss_huge" -v b="$rss_small" 'BEGIN { printf "%.3f", a / b }')
+
+echo "== 3. prefetch with a consumer that works ~${work_ns} ns per row ($rows rows)"
+p0=$("$reader" --port "$port" --page-size $page --prefetch 0 --work-ns "$work_ns" --expect-rows $rows)
+p2=$("$reader" --port "$port" --page-size $page --prefetch 2 --work-ns "$work_ns" --expect-rows $rows)
+echo "prefetch 0: $p0"
+echo "prefetch 2: $p2"
+s0=$(field seconds "$p0"); s2=$(field seconds "$p2")
+gain=$(awk -v a="$s0" -v b="$s2" 'BEGIN { printf "%.1f", (a - b) / a * 100 }')
+
+echo
+echo "== summary"
+printf '%-44s %s\n' "scopekit rows/s (median of 3)" "$sk_rate"
+printf '%-44s %s\n' "scopekit MB/s of name+payload" "$sk_mb"
+printf '%-44s %s\n' "python driver rows/s" "$py_rate"
+printf '%-44s %s\n' "ratio scopekit / python" "$ratio"
+printf '%-44s %s\n' "peak RSS kB, 100k rows / 10M rows" "$rss_small / $rss_huge (x$rss_ratio)"
+printf '%-44s %s\n' "prefetch 2 vs 0 with per-row work (time saved)" "$gain%"
+kill -TERM "$server_pid"
+wait "$server_pid" && echo "server exited 0" || { echo "server exited non-zero" >&2; exit 1; }
+trap - EXIT
+rm -f "$out"
