@@ -11,6 +11,9 @@ if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     "Configure with -DCMAKE_CXX_COMPILER=clang++-14, or use the preset: cmake --preset fuzz")
 endif()
 
-add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-                    -fno-omit-frame-pointer -g)
+# -fno-sanitize=function: with coverage instrumentation, clang 14 fails to assemble the function
+# type checks' prologue data of driver-adapter/src/connection.cpp ("Cannot represent a difference
+# across sections"); the rest of UBSan stays on.
+add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function
+                    -fno-sanitize-recover=all -fno-omit-frame-pointer -g)
 add_link_options(-fsanitize=address,undefined)

@@ -1,7 +1,10 @@
-// Tests for scopekit/cql/server.hpp: an in-process server on an ephemeral port, driven by a
-// small blocking client built on the codec. Every read has a receive timeout, so a server that
-// fails to answer makes a test fail instead of hanging.
+// Tests for scopekit/cql/server.hpp: an in-process server on an ephemeral port, driven by the
+// small blocking client of test_client.hpp. Every read has a receive timeout, so a server that
+// fails to answer makes a test fail instead of hanging. The statements and the faults have test
+// files of their own (statements_test.cpp, faults_test.cpp).
 #include "scopekit/cql/server.hpp"
+
+#include "cql_server/test_client.hpp"
 
 #include "scopekit/cql/frame.hpp"
 #include "scopekit/cql/request.hpp"
@@ -10,19 +13,9 @@
 
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-#include <cerrno>
-
-#include <algorithm>
-#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
+#include <initializer_list>
 #include <optional>
 #include <set>
 #include <span>
@@ -30,7 +23,7 @@
 #include <string>
 #include <system_error>
 #include <type_traits>
-#include <utility>
+#include <variant>
 #include <vector>
 
 namespace scopekit::cql::test {
@@ -39,170 +32,6 @@ namespace {
 static_assert(!std::is_copy_constructible_v<server>);
 static_assert(!std::is_move_constructible_v<server>);
 static_assert(std::is_nothrow_destructible_v<server>);
-
-using bytes = std::vector<std::byte>;
-
-constexpr int receive_timeout_seconds = 5;
-
-/// A connected TCP socket to 127.0.0.1:port, or -1 (errno says why).
-int connect_to(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return -1;
-  }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {  // NOLINT
-    const int saved = errno;
-    ::close(fd);
-    errno = saved;
-    return -1;
-  }
-  const timeval timeout{receive_timeout_seconds, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  return fd;
-}
-
-bytes encode(std::int16_t stream, request_message message) {
-  request r;
-  r.stream = stream;
-  r.message = std::move(message);
-  bytes out;
-  byte_writer w{out};
-  encode_request(w, r);
-  return out;
-}
-
-bytes query(std::int16_t stream, std::string statement) {
-  return encode(stream, query_request{std::move(statement), {}});
-}
-
-bytes startup(std::int16_t stream = 0) {
-  return encode(stream, startup_request{{{"CQL_VERSION", "3.0.0"}}});
-}
-
-/// A blocking client: raw bytes out, frames in.
-class client {
-public:
-  explicit client(std::uint16_t port) : fd_(connect_to(port)) {
-    if (fd_ < 0) {
-      ADD_FAILURE() << "cannot connect to port " << port << ": " << std::strerror(errno);
-    }
-  }
-  ~client() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  client(const client&) = delete;
-  client& operator=(const client&) = delete;
-  client(client&&) = delete;
-  client& operator=(client&&) = delete;
-
-  void send(std::span<const std::byte> data) const {
-    while (!data.empty()) {
-      const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) {
-        ADD_FAILURE() << "send failed: " << std::strerror(errno);
-        return;
-      }
-      data = data.subspan(static_cast<std::size_t>(n));
-    }
-  }
-
-  /// The next frame, or nullopt if the server closed the connection first. A timeout or a
-  /// socket error is a test failure (and gives nullopt).
-  std::optional<frame> read_frame() {
-    for (;;) {
-      if (splitter_.has_frame()) {
-        return splitter_.take();
-      }
-      if (!pending_.empty()) {
-        pending_.erase(pending_.begin(),
-                       pending_.begin() + static_cast<std::ptrdiff_t>(splitter_.feed(pending_)));
-        continue;
-      }
-      std::array<std::byte, 4096> buffer{};
-      const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
-      if (n == 0 || (n < 0 && errno == ECONNRESET)) {
-        return std::nullopt;
-      }
-      if (n < 0) {
-        ADD_FAILURE() << "recv failed (timeout?): " << std::strerror(errno);
-        return std::nullopt;
-      }
-      pending_.assign(buffer.begin(), buffer.begin() + n);
-    }
-  }
-
-  /// The next response, decoded; a test failure (and an empty response) if there is none.
-  response read_response() {
-    std::optional<frame> f = read_frame();
-    if (!f) {
-      ADD_FAILURE() << "the connection closed before a response arrived";
-      return {};
-    }
-    EXPECT_EQ(f->header.version, response_version);
-    return decode_response(std::move(*f));
-  }
-
-  /// Sends each write at once (no Nagle), so that small writes arrive as separate segments.
-  void no_delay() const {
-    const int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  }
-
-  /// True if the server closes the connection before sending anything more.
-  bool closed_by_server() { return !read_frame().has_value(); }
-
-  /// Sends STARTUP and expects READY.
-  void start() {
-    send(startup());
-    const response r = read_response();
-    ASSERT_TRUE(std::holds_alternative<ready_response>(r.message));
-  }
-
-private:
-  int fd_;
-  frame_splitter splitter_;
-  bytes pending_;
-};
-
-error_response error_of(const response& r) {
-  const auto* e = std::get_if<error_response>(&r.message);
-  if (e == nullptr) {
-    ADD_FAILURE() << "expected an ERROR, got message #" << r.message.index();
-    return {};
-  }
-  return *e;
-}
-
-rows_result rows_of(const response& r) {
-  const auto* rows = std::get_if<rows_result>(&r.message);
-  if (rows == nullptr) {
-    const auto* e = std::get_if<error_response>(&r.message);
-    ADD_FAILURE() << "expected Rows, got " << (e != nullptr ? e->message : "another message");
-    return {};
-  }
-  return *rows;
-}
-
-/// The index of column `name`, or column_count() (and a failure) if there is none.
-std::size_t column(const rows_result& rows, std::string_view name) {
-  const auto& columns = rows.metadata().columns;
-  const auto it = std::find_if(columns.begin(), columns.end(),
-                               [&](const column_spec& c) { return c.name == name; });
-  if (it == columns.end()) {
-    ADD_FAILURE() << "no column " << name;
-  }
-  return static_cast<std::size_t>(it - columns.begin());
-}
-
-bool contains(std::string_view text, std::string_view part) {
-  return text.find(part) != std::string_view::npos;
-}
 
 class CqlServer : public ::testing::Test {
 protected:

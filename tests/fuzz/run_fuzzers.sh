@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds the `fuzz` preset (clang++-14, libFuzzer + ASan + UBSan) and runs each CQL codec fuzzer
-# for N seconds (default 60) on a copy of its seed corpus (tests/fuzz/corpus/<fuzzer>/, which
-# stays untouched). Prints the executions each one ran; exits non-zero on any crash, leak,
-# sanitizer report or timeout, after printing the end of its log. Crashing inputs are kept in
-# build/fuzz/artifacts/ to reproduce with: build/fuzz/tests/fuzz/<fuzzer> <artifact>
+# Builds the `fuzz` preset (clang++-14, libFuzzer + ASan + UBSan) and runs each fuzzer (the CQL
+# codec's and the embedded server's) for N seconds (default 60) on a copy of its seed corpus
+# (tests/fuzz/corpus/<fuzzer>/, which stays untouched). First checks that the server's seeds are
+# the ones server_request_seeds writes. Prints the executions each one ran; exits non-zero on any
+# crash, leak, sanitizer report or timeout, after printing the end of its log. Crashing inputs
+# are kept in build/fuzz/artifacts/ to reproduce with: build/fuzz/tests/fuzz/<fuzzer> <artifact>
 #
 #   bash tests/fuzz/run_fuzzers.sh        # 60 s per fuzzer
 #   bash tests/fuzz/run_fuzzers.sh 600    # a long run
@@ -16,7 +17,7 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || ((seconds < 1)); then
 fi
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-fuzzers=(frame_fuzzer rows_fuzzer)
+fuzzers=(frame_fuzzer rows_fuzzer server_request_fuzzer)
 build_log="$(mktemp)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work" "$build_log"' EXIT
@@ -24,6 +25,11 @@ trap 'rm -rf "$work" "$build_log"' EXIT
 if ! cmake --workflow --preset fuzz >"$build_log" 2>&1; then
   cat "$build_log"
   echo "run_fuzzers: building the fuzz preset failed" >&2
+  exit 1
+fi
+
+if ! build/fuzz/tests/fuzz/server_request_seeds check tests/fuzz/corpus/server_request_fuzzer; then
+  echo "run_fuzzers: the server's seed corpus is stale" >&2
   exit 1
 fi
 

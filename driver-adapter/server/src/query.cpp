@@ -77,7 +77,7 @@ std::optional<paging_position> decode_position(std::span<const std::byte> bytes)
 
 // ---- Helpers ----------------------------------------------------------------------------------
 
-statement_error invalid(std::string message) {
+statement_error invalid(const std::string& message) {
   return {error_code::invalid, message};
 }
 
@@ -612,7 +612,7 @@ void run_create_keyspace(byte_writer& out, std::int16_t stream,
   it->second.replication = s.replication;
   for (auto& [k, v] : it->second.replication) {
     if (k == "class" && v.find('.') == std::string::npos) {
-      v = "org.apache.cassandra.locator." + v;
+      v.insert(0, "org.apache.cassandra.locator.");
     }
   }
   it->second.durable_writes = s.durable_writes;

@@ -14,7 +14,7 @@ constexpr std::string_view what_is_supported =
     "scopekit's embedded CQL server supports CREATE KEYSPACE, CREATE TABLE (one partition key "
     "column, no clustering columns), DROP KEYSPACE, DROP TABLE, USE, INSERT and SELECT";
 
-statement_error syntax_error(std::string message) {
+statement_error syntax_error(const std::string& message) {
   return {error_code::syntax_error, message};
 }
 
@@ -277,8 +277,8 @@ public:
         {"inet", type_id::inet, "inet"},
         {"counter", type_id::counter, "counter"},
     }};
-    const auto it = std::find_if(natives.begin(), natives.end(),
-                                 [&](const native& t) { return t.name == n; });
+    const auto* const it = std::find_if(natives.begin(), natives.end(),
+                                        [&](const native& t) { return t.name == n; });
     if (it == natives.end() || it->id == type_id::counter) {
       std::string message = "the type ";
       message.append(n).append(

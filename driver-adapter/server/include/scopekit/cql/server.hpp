@@ -68,6 +68,7 @@ struct fault {
   std::chrono::milliseconds delay{0};
   error_code error = error_code::server_error;
   std::string message = "fault injected by scopekit::cql::server";
+  /// For empty_pages: how many before each page with rows (at most 255 are sent).
   std::int32_t empty_pages = 1;
 };
 
