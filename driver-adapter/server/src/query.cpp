@@ -175,7 +175,7 @@ void check_markers(const parsed_statement& statement, const query_parameters& pa
 
 using cell_view = std::optional<std::span<const std::byte>>;
 
-/// Walks a table's rows in key order from a position; the current row's cells and key.
+/// Walks a table's rows in key order from a position: the current row's cells, and its key on demand.
 class row_cursor {
 public:
   row_cursor() = default;
@@ -185,8 +185,10 @@ public:
   /// Moves to the next row; false past the last.
   virtual bool next() = 0;
   virtual cell_view cell(std::size_t column) = 0;
-  /// The current row's position, for a paging state.
-  virtual std::vector<std::byte> key() const = 0;
+  /// Remembers the current row's position (cheaply: no allocation).
+  virtual void mark() = 0;
+  /// The position mark() remembered, for a paging state.
+  virtual std::vector<std::byte> marked_key() const = 0;
 
 protected:
   row_cursor(row_cursor&&) = default;
@@ -225,13 +227,15 @@ public:
     }
     return std::span<const std::byte>(*c);
   }
-  std::vector<std::byte> key() const override { return it_->first; }
+  void mark() override { marked_ = it_; }
+  std::vector<std::byte> marked_key() const override { return marked_->first; }
 
 private:
   using row_map = std::map<std::vector<std::byte>, stored_row, bytes_less>;
   const row_map* rows_;
   row_map::const_iterator it_;
   row_map::const_iterator end_;
+  row_map::const_iterator marked_;
   bool first_ = true;
 };
 
@@ -288,12 +292,17 @@ public:
         return std::span<const std::byte>(payload_);
     }
   }
-  std::vector<std::byte> key() const override { return {id_bytes_.begin(), id_bytes_.end()}; }
+  void mark() override { marked_ = id_; }
+  std::vector<std::byte> marked_key() const override {
+    const auto bytes = bigint_bytes(marked_);
+    return {bytes.begin(), bytes.end()};
+  }
 
 private:
   std::int64_t next_;
   std::int64_t end_;
   std::int64_t id_ = 0;
+  std::int64_t marked_ = 0;
   std::array<std::byte, 8> id_bytes_{};
   std::string name_;
   std::array<std::byte, synthetic_payload_size> payload_{};
@@ -318,8 +327,9 @@ public:
     }
     return std::span<const std::byte>(*c);
   }
-  std::vector<std::byte> key() const override {
-    const auto bytes = bigint_bytes(static_cast<std::int64_t>(current_));
+  void mark() override { marked_ = current_; }
+  std::vector<std::byte> marked_key() const override {
+    const auto bytes = bigint_bytes(static_cast<std::int64_t>(marked_));
     return {bytes.begin(), bytes.end()};
   }
 
@@ -327,19 +337,19 @@ private:
   const std::vector<stored_row>* rows_;
   std::size_t next_;
   std::size_t current_ = 0;
+  std::size_t marked_ = 0;
 };
 
+// Appends a [bytes] cell (inserting, not resizing: no zero fill before the copy).
 void append_cell(std::vector<std::byte>& out, const cell_view& c) {
-  const std::size_t at = out.size();
   const std::size_t size = c ? c->size() : 0;
-  out.resize(at + 4 + size);
   const auto length = static_cast<std::uint32_t>(c ? static_cast<std::int32_t>(size) : -1);
-  out[at] = static_cast<std::byte>(length >> 24U);
-  out[at + 1] = static_cast<std::byte>((length >> 16U) & 0xFFU);
-  out[at + 2] = static_cast<std::byte>((length >> 8U) & 0xFFU);
-  out[at + 3] = static_cast<std::byte>(length & 0xFFU);
+  const std::array<std::byte, 4> header = {
+      static_cast<std::byte>(length >> 24U), static_cast<std::byte>((length >> 16U) & 0xFFU),
+      static_cast<std::byte>((length >> 8U) & 0xFFU), static_cast<std::byte>(length & 0xFFU)};
+  out.insert(out.end(), header.begin(), header.end());
   if (size != 0) {
-    std::memcpy(out.data() + at + 4, c->data(), size);
+    out.insert(out.end(), c->begin(), c->end());
   }
 }
 
@@ -477,8 +487,8 @@ void run_select(byte_writer& out, std::int16_t stream, const select_statement& s
   std::vector<std::byte>& cells = state.scratch;
   cells.clear();
   std::int64_t count = 0;
-  std::optional<std::vector<std::byte>> last_key = position.after;
   bool more = false;
+  bool marked = false;  // the cursor has marked the last row written
   if (paged && position.empties < std::min(empty_pages, max_empty_pages)) {
     // fault::action::empty_pages: an empty page that still says there is more.
     paging_position next = position;
@@ -498,9 +508,8 @@ void run_select(byte_writer& out, std::int16_t stream, const select_statement& s
         append_cell(cells, rows->cell(i));
       }
       ++count;
-      if (paged) {
-        last_key = rows->key();
-      }
+      rows->mark();
+      marked = true;
       if (cells.size() > state.context->max_frame_body) {
         throw invalid(
             "the result does not fit in one frame (the frame limit is " +
@@ -515,7 +524,7 @@ void run_select(byte_writer& out, std::int16_t stream, const select_statement& s
       paging_position next;
       next.page = position.page + 1;
       next.rows = position.rows + count;
-      next.after = std::move(last_key);
+      next.after = marked ? std::optional{rows->marked_key()} : position.after;
       metadata.paging_state = encode_position(next);
     }
   }
