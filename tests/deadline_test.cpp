@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <coroutine>
 #include <stop_token>
 
 namespace {
@@ -34,6 +35,33 @@ TEST(Deadline, ExpiredDeadlineIsATimeoutError) {
 TEST(Deadline, DeadlineInThePastStopsAtOnce) {
   EXPECT_THROW(sync_wait(scopekit::with_deadline(scopekit::executor::clock::now() - 1s, slow())),
                scopekit::timeout_error);
+}
+
+// Resumes the awaiting coroutine from the executor's queue, in its next batch.
+struct yield_to_executor {
+  bool await_ready() const noexcept { return false; }
+  template <class P>
+  void await_suspend(std::coroutine_handle<P> h) const {
+    scopekit::detail::context_of(h).exec->post(h);
+  }
+  void await_resume() const noexcept {}
+};
+
+// Runs past `deadline`, then lets the loop take its next batch: this task first, the
+// deadline's timer (due by then) after it.
+task<int> finish_just_past(scopekit::executor::clock::time_point deadline) {
+  while (scopekit::executor::clock::now() <= deadline) {
+  }
+  co_await yield_to_executor{};
+  co_return 7;
+}
+
+TEST(Deadline, WorkEndingInTheBatchOfItsDueTimerWins) {
+  // with_deadline returns (and its frame, holding the timer, is freed) before the due timer's
+  // turn in the batch comes: the timer must be cancelled then, not fire from freed memory
+  // (heap-use-after-free under ASan).
+  const auto deadline = scopekit::executor::clock::now() + 2ms;
+  EXPECT_EQ(sync_wait(scopekit::with_deadline(deadline, finish_just_past(deadline))), 7);
 }
 
 TEST(Deadline, CallersOwnStopStaysAStop) {

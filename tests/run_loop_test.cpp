@@ -152,6 +152,29 @@ TEST(RunLoop, CancelAfterFireReturnsFalse) {
   EXPECT_FALSE(loop.cancel(t.node));
 }
 
+/// Cancels `timer` when resumed, recording whether cancel() removed it.
+scopekit::test::resumable cancel_when_resumed(run_loop& loop, timer_node& timer, bool& removed) {
+  removed = loop.cancel(timer);
+  co_return;
+}
+
+TEST(RunLoop, DueTimerCanBeCancelledUntilItFires) {
+  run_loop loop;
+  std::string log;
+  tagged_timer t{timer_node{run_loop::clock::now() - std::chrono::seconds{1}, &record_fire}, 'x',
+                 &log};
+  loop.schedule(t.node);
+  bool removed = false;
+  auto canceller = cancel_when_resumed(loop, t.node, removed);
+  loop.post(canceller.handle());  // runs ahead of the due timer, in the same batch
+  loop.finish();
+  loop.run();
+  // It had not fired: "false" would send a canceller on this thread waiting for a fire queued
+  // behind itself, or freeing a node that still fires.
+  EXPECT_TRUE(removed);
+  EXPECT_EQ(log, "");  // and it never fires
+}
+
 TEST(RunLoop, PostFromOtherThreadsResumesOnRunThread) {
   run_loop loop;
   constexpr std::size_t threads = 4;

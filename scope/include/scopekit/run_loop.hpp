@@ -2,7 +2,9 @@
 //
 // Continuations posted from any thread are resumed in FIFO order by run(), on the calling
 // thread; timers fire in deadline order. run() returns once finish() has been called and no
-// posted work is left. sync_wait() owns one of these per call.
+// posted work is left. sync_wait() owns one of these per call. A due timer stays in the queue
+// until the moment it fires, so cancel() succeeds for every timer that has not begun firing,
+// even one already due while other work runs first.
 //
 // Allocation: post() appends to a vector that keeps its capacity (no allocation in the steady
 // state); schedule() allocates one map node per timer.
@@ -91,22 +93,26 @@ public:
   }
 
   /// Runs what is ready now (posted work and due timers), including work that it posts in
-  /// turn, then returns without waiting. Returns the number of items run. For tests and for
-  /// embedding in another event loop.
+  /// turn, then returns without waiting. Returns the number of items run (continuations
+  /// resumed and timers fired). For tests and for embedding in another event loop.
   std::size_t poll() {
     std::size_t count = 0;
     std::vector<work> batch;
     while (true) {
+      bool has_timer_pass = false;
       {
         std::unique_lock lock{mutex_};
         move_due_timers(lock);
         if (ready_.empty()) {
           return count;
         }
+        has_timer_pass = timer_pass_queued_;
         batch.swap(ready_);
       }
-      count += batch.size();
+      const std::size_t fired_before = timers_fired_;
+      count += batch.size() - (has_timer_pass ? 1 : 0);
       run_batch(batch);
+      count += timers_fired_ - fired_before;
     }
   }
 
@@ -147,16 +153,35 @@ private:
   static void resume_handle(void* address) {
     std::coroutine_handle<>::from_address(address).resume();
   }
-  static void fire_timer(void* node) {
-    auto& timer = *static_cast<timer_node*>(node);
-    timer.fire(timer);
+  static void run_timer_pass(void* self) { static_cast<run_loop*>(self)->fire_due_timers(); }
+
+  // Queues one pass over the due timers behind the work already posted. The timers themselves
+  // stay in timers_, where cancel() can still remove them, until the pass takes each one out
+  // just before firing it: a timer that is due but not fired yet is never reported as fired.
+  void move_due_timers(std::unique_lock<std::mutex>& /*held*/) {
+    if (!timer_pass_queued_ && !timers_.empty() && timers_.begin()->first <= clock::now()) {
+      ready_.push_back(work{&run_timer_pass, this});
+      timer_pass_queued_ = true;
+    }
   }
 
-  void move_due_timers(std::unique_lock<std::mutex>& /*held*/) {
+  // Fires, in deadline order, as many timers as were due when the pass began (a timer that a
+  // fire schedules in the past waits for the next pass, so a pass always ends).
+  void fire_due_timers() noexcept {
+    std::unique_lock lock{mutex_};
+    timer_pass_queued_ = false;
     const auto now = clock::now();
-    while (!timers_.empty() && timers_.begin()->first <= now) {
-      ready_.push_back(work{&fire_timer, timers_.begin()->second});
+    std::size_t due = 0;
+    for (auto it = timers_.begin(); it != timers_.end() && it->first <= now; ++it) {
+      ++due;
+    }
+    for (; due != 0 && !timers_.empty() && timers_.begin()->first <= now; --due) {
+      timer_node& timer = *timers_.begin()->second;
       timers_.erase(timers_.begin());
+      ++timers_fired_;
+      lock.unlock();
+      timer.fire(timer);  // noexcept; may schedule or cancel timers
+      lock.lock();
     }
   }
 
@@ -164,6 +189,8 @@ private:
   std::condition_variable wake_;
   std::vector<work> ready_;
   std::multimap<clock::time_point, timer_node*> timers_;
+  bool timer_pass_queued_ = false;  // a run_timer_pass item is in ready_ or in the running batch
+  std::size_t timers_fired_ = 0;    // touched by the running thread only
   bool finishing_ = false;
 };
 
