@@ -96,7 +96,8 @@ struct connection_io {
   int fd = -1;       // the I/O thread's (and the destructor's)
   int wake_fd = -1;  // created first, closed last
   frame_splitter splitter;
-  std::vector<std::byte> writing;  // the I/O thread's bytes being written
+  std::vector<std::byte> read_buffer;  // the I/O thread's
+  std::vector<std::byte> writing;      // the I/O thread's bytes being written
   std::size_t written = 0;         // of `writing`
 
   mutable std::mutex mutex;
@@ -109,6 +110,7 @@ struct connection_io {
   bool closing = false;
   std::atomic<std::size_t> pending{0};
   std::atomic<bool> open{false};
+  std::mutex join_mutex;  // serializes joining (or detaching) `thread`
   std::thread thread;
 };
 
@@ -177,8 +179,8 @@ void connection_io::fail_all(const std::exception_ptr& error) noexcept {
     outgoing.clear();
   }
   for (const auto& f : failed) {
+    pending.fetch_sub(1);  // before complete(), as in deliver(): a woken waiter sees it gone
     f->complete(response_result{std::nullopt, error});
-    pending.fetch_sub(1);
   }
 }
 
@@ -413,7 +415,10 @@ void connection_io::deliver(frame&& f) {
 }
 
 void connection_io::read_frames() {
-  std::vector<std::byte> buffer(read_chunk);
+  std::vector<std::byte>& buffer = read_buffer;
+  if (buffer.empty()) {
+    buffer.resize(read_chunk);  // once: the loop reuses it
+  }
   for (;;) {
     const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
     if (n < 0 && errno == EINTR) {
@@ -554,6 +559,7 @@ void connection::close() noexcept {
     io.closing = true;
   }
   io.wake();  // out of poll, in the loop or in the handshake
+  const std::lock_guard join_lock{io.join_mutex};  // two close() calls do not both join
   if (io.thread.joinable()) {
     if (io.thread.get_id() == std::this_thread::get_id()) {
       io.thread.detach();  // closing from a callback on the I/O thread: it ends on its own

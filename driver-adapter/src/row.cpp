@@ -34,25 +34,20 @@ std::size_t row::index_of(std::string_view name) const {
   throw column_error(message);
 }
 
-value_view row::cell(std::size_t i) const {
-  if (i >= size()) {
-    throw column_error("column index " + std::to_string(i) + " is out of range (the row has " +
-                       std::to_string(size()) + " columns)");
-  }
-  return page_->cell(index_, i);
+void row::out_of_range(std::size_t i) const {
+  throw column_error("column index " + std::to_string(i) + " is out of range (the row has " +
+                     std::to_string(size()) + " columns)");
 }
 
-void row::check_type(std::size_t i, std::initializer_list<type_id> ids, const char* wanted) const {
+void row::wrong_type(std::size_t i, const char* wanted) const {
   const column_spec& c = column(i);
-  if (std::find(ids.begin(), ids.end(), c.type.id()) == ids.end()) {
-    std::string message = "column '";
-    message.append(c.name)
-        .append("' is of type ")
-        .append(c.type.to_string())
-        .append(" and cannot be read as ")
-        .append(wanted);
-    throw column_error(message);
-  }
+  std::string message = "column '";
+  message.append(c.name)
+      .append("' is of type ")
+      .append(c.type.to_string())
+      .append(" and cannot be read as ")
+      .append(wanted);
+  throw column_error(message);
 }
 
 void row::unexpected(std::size_t i, const char* what, const char* wanted) const {

@@ -72,7 +72,12 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
     {
       const std::lock_guard lock{mutex};
       if (!closed && seq == request_seq && in_flight) {
-        stale = std::exchange(registration, std::move(registered));
+        // The registration replaced may be that of the callback running this very call (on
+        // the I/O thread, from on_response): reset here, inside its own invocation, it would
+        // not wait, and the running callback would keep this state alive after a concurrent
+        // close_now() returned. It is kept until the next swap or close_now(), which waits.
+        stale = std::exchange(previous_registration,
+                              std::exchange(registration, std::move(registered)));
       } else {
         stale = std::move(registered);  // already answered (or closed): nothing to keep
       }
@@ -87,14 +92,17 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
     {
       const std::lock_guard lock{mutex};
       in_flight = false;
-      if (closed || error) {
+      if (closed || error || page_error) {
         return;  // a late page: dropped
       }
       try {
+        // A page's error waits for the pages that came before it to be read (advance()).
         if (r.error) {
-          error = r.error;
+          page_error = r.error;
+          exhausted = true;
         } else if (const auto* e = std::get_if<error_response>(&r.value->message)) {
-          error = make_server_error(*e);
+          page_error = make_server_error(*e);
+          exhausted = true;
         } else if (auto* rows = std::get_if<rows_result>(&r.value->message)) {
           const std::size_t n = rows->row_count();
           pages.fetch_add(1, std::memory_order_relaxed);
@@ -197,9 +205,11 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
   bool in_flight = false;
   bool exhausted = false;
   bool closed = false;
-  std::exception_ptr error;
+  std::exception_ptr error;       // the stream has failed: every next() throws it
+  std::exception_ptr page_error;  // the answer to the last request: error once `ready` is read
   std::uint64_t request_seq = 0;
   callback_registration registration;  // on the future of the request in flight
+  callback_registration previous_registration;  // the one before (its callback may be running)
   clock::time_point requested_at;
   std::coroutine_handle<> waiter;
   executor* exec = nullptr;
@@ -281,6 +291,9 @@ row_stream::step row_stream::advance() {
     if (!st.error && st.options.stop_token.stop_requested()) {
       st.error = std::make_exception_ptr(stopped_error{});
     }
+    if (!st.error && st.page_error && st.ready.empty()) {
+      st.error = st.page_error;  // the pages before the failed one have been read
+    }
     if (st.error) {
       error = st.error;
     } else if (!st.ready.empty()) {
@@ -312,12 +325,16 @@ row_stream::step row_stream::advance() {
   position_ = 0;
   ++page_number_;
   if (st.options.on_page) {
+    const std::shared_ptr<detail::stream_state> keep = state_;  // on_page may close the stream
     try {
       st.options.on_page(page_info{page_number_, current_->row_count(), current_->body().size()});
     } catch (...) {
       current_.reset();
       st.wake_with(std::current_exception());
       throw;
+    }
+    if (!state_) {
+      return step::end;  // on_page closed the stream
     }
   }
   return step::ready;
@@ -404,6 +421,7 @@ void row_stream::close_now() noexcept {
   }
   const std::shared_ptr<detail::stream_state> st = std::move(state_);
   callback_registration registration;
+  callback_registration previous_registration;
   std::deque<std::unique_ptr<rows_result>> pages;
   std::coroutine_handle<> h;
   executor* ex = nullptr;
@@ -411,11 +429,13 @@ void row_stream::close_now() noexcept {
     const std::lock_guard lock{st->mutex};
     st->closed = true;
     registration = std::move(st->registration);
+    previous_registration = std::move(st->previous_registration);
     pages.swap(st->ready);
     h = std::exchange(st->waiter, {});
     ex = st->exec;
   }
-  registration.reset();  // the callback is gone (and waited for) before this returns
+  registration.reset();  // the callbacks are gone (and waited for) before this returns
+  previous_registration.reset();
   disarm(*st);
   current_.reset();
   position_ = 0;

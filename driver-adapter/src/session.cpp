@@ -3,6 +3,7 @@
 
 #include "scopekit/cql/exceptions.hpp"
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <variant>
@@ -65,9 +66,18 @@ task<session> session::connect(session_options options) {
       }
     }
     use += '"';
-    co_await out.execute(statement{std::move(use), {}});
+    // Named, not a braced temporary in the co_await's operand: GCC 12 destroys such a
+    // temporary twice (a double free of its string).
+    statement use_keyspace{std::move(use), {}};
+    co_await out.execute(std::move(use_keyspace));
   }
   co_return out;
+}
+
+void session::check_connected() const {
+  if (!connection_) {
+    throw std::logic_error("scopekit::cql::session: used after being moved from");
+  }
 }
 
 session::~session() {
@@ -77,6 +87,7 @@ session::~session() {
 }
 
 task<result> session::run(request_message message) {
+  check_connected();
   response r = co_await connection_->request(std::move(message));
   if (const auto* e = std::get_if<error_response>(&r.message)) {
     throw_server_error(*e);
@@ -93,7 +104,9 @@ task<result> session::execute(bound_statement s) {
 }
 
 task<prepared_statement> session::prepare(std::string query) {
-  response r = co_await connection_->request(prepare_request{query});
+  check_connected();
+  request_message message = prepare_request{query};  // named: see connect()
+  response r = co_await connection_->request(std::move(message));
   if (const auto* e = std::get_if<error_response>(&r.message)) {
     throw_server_error(*e);
   }
@@ -105,11 +118,13 @@ task<prepared_statement> session::prepare(std::string query) {
 }
 
 task<row_stream> session::execute_stream(statement s, stream_options options) {
+  check_connected();
   co_return row_stream{detail::start_stream(connection_, to_request(std::move(s)),
                                             std::move(options))};
 }
 
 task<row_stream> session::execute_stream(bound_statement s, stream_options options) {
+  check_connected();
   co_return row_stream{detail::start_stream(connection_, to_request(std::move(s)),
                                             std::move(options))};
 }

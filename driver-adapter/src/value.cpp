@@ -4,6 +4,7 @@
 #include "format.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <bit>
 #include <limits>
@@ -22,6 +23,15 @@ constexpr std::size_t no_error = std::numeric_limits<std::size_t>::max();
 std::size_t utf8_error(std::string_view text) noexcept {
   const std::size_t n = text.size();
   std::size_t i = 0;
+  // ASCII runs eight bytes at a time: most text is ASCII.
+  while (i + 8 <= n) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, text.data() + i, 8);
+    if ((word & 0x8080808080808080ULL) != 0) {
+      break;
+    }
+    i += 8;
+  }
   while (i < n) {
     const auto lead = static_cast<unsigned char>(text[i]);
     if (lead < 0x80U) {

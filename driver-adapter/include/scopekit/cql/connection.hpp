@@ -18,7 +18,11 @@
 //   scopekit::cql::connection_options options;
 //   options.port = port;
 //   auto c = co_await scopekit::cql::connection::connect(options);
-//   scopekit::cql::response r = co_await c->request(scopekit::cql::query_request{"SELECT ..."});
+//   scopekit::cql::request_message query = scopekit::cql::query_request{"SELECT ...", {}};
+//   scopekit::cql::response r = co_await c->request(std::move(query));
+//
+// The request types are aggregates: name a request before the co_await, as above. GCC 12
+// destroys an aggregate temporary twice when it is an argument inside a co_await expression.
 //   c->close();
 #pragma once
 
@@ -143,7 +147,8 @@ public:
   task<response> request(request_message message);
 
   /// Closes the socket, fails every pending request with connection_error, and joins the I/O
-  /// thread (called on the I/O thread itself, from a callback, it does not wait). Idempotent.
+  /// thread (called on the I/O thread itself, from a callback, it does not wait). Idempotent;
+  /// concurrent calls are safe (one joins, the others wait for it).
   void close() noexcept;
 
   /// False once closed or lost.

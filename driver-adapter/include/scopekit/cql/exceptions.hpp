@@ -23,7 +23,7 @@
 
 namespace scopekit::cql {
 
-/// An ERROR response (spec §9). what() is "<message> (error 0x2200 Invalid)".
+/// An ERROR response (spec §9). what() is "<message> (error 0x2200)".
 class server_error : public std::runtime_error {
 public:
   explicit server_error(error_response e);

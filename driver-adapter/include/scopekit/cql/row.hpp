@@ -88,7 +88,12 @@ public:
   /// The index of the column named `name`, or nullopt.
   std::optional<std::size_t> find(std::string_view name) const noexcept;
   /// The cell as bytes; column_error if out of range.
-  value_view cell(std::size_t i) const;
+  value_view cell(std::size_t i) const {
+    if (i >= size()) [[unlikely]] {
+      out_of_range(i);
+    }
+    return page_->cell(index_, i);
+  }
   bool is_null(std::size_t i) const { return cell(i).is_null(); }
   bool is_null(std::string_view name) const { return cell(index_of(name)).is_null(); }
 
@@ -103,84 +108,112 @@ public:
 
 private:
   std::size_t index_of(std::string_view name) const;
-  /// column_error unless column i's type is one of `ids`; `wanted` names T.
-  void check_type(std::size_t i, std::initializer_list<type_id> ids, const char* wanted) const;
+  [[noreturn]] void out_of_range(std::size_t i) const;
+  /// The spec of column i, which cell(i) has checked to exist in the row.
+  const column_spec& spec(std::size_t i) const {
+    const auto& columns = page_->metadata().columns;
+    if (i >= columns.size()) [[unlikely]] {
+      return column(i);  // throws: a page without column specs
+    }
+    return columns[i];
+  }
+  [[noreturn]] void wrong_type(std::size_t i, const char* wanted) const;
+  /// column_error unless column i's type is `a` or `b`; `wanted` names T.
+  void check_type(const column_spec& c, std::size_t i, type_id a, type_id b,
+                  const char* wanted) const {
+    if (c.type.id() != a && c.type.id() != b) [[unlikely]] {
+      wrong_type(i, wanted);
+    }
+  }
   [[noreturn]] void unexpected(std::size_t i, const char* what, const char* wanted) const;
 
   template <class T>
   T read(std::size_t i, const value_view& v) const;
+  /// column_error unless T can read column i.
+  template <class T>
+  void check_type(std::size_t i) const;
 
   const rows_result* page_;
   std::size_t index_;
 };
 
 template <class T>
+void row::check_type(std::size_t i) const {
+  const column_spec& c = spec(i);
+  if constexpr (std::is_same_v<T, bool>) {
+    check_type(c, i, type_id::boolean, type_id::boolean, "bool");
+  } else if constexpr (std::is_same_v<T, std::int32_t>) {
+    check_type(c, i, type_id::int_, type_id::int_, "std::int32_t");
+  } else if constexpr (std::is_same_v<T, std::int64_t>) {
+    check_type(c, i, type_id::bigint, type_id::counter, "std::int64_t");
+  } else if constexpr (std::is_same_v<T, float>) {
+    check_type(c, i, type_id::float_, type_id::float_, "float");
+  } else if constexpr (std::is_same_v<T, double>) {
+    check_type(c, i, type_id::double_, type_id::double_, "double");
+  } else if constexpr (std::is_same_v<T, timestamp>) {
+    check_type(c, i, type_id::timestamp, type_id::timestamp, "scopekit::cql::timestamp");
+  } else if constexpr (std::is_same_v<T, uuid>) {
+    check_type(c, i, type_id::uuid, type_id::timeuuid, "scopekit::cql::uuid");
+  } else if constexpr (std::is_same_v<T, inet_address>) {
+    check_type(c, i, type_id::inet, type_id::inet, "scopekit::cql::inet_address");
+  } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view>) {
+    check_type(c, i, type_id::varchar, type_id::ascii, "a string");
+  } else if constexpr (std::is_same_v<T, std::vector<std::byte>> ||
+                       std::is_same_v<T, std::span<const std::byte>>) {
+    check_type(c, i, type_id::blob, type_id::blob, "bytes");
+  }  // value reads any type
+}
+
+template <class T>
 T row::read(std::size_t i, const value_view& v) const {
+  const column_spec& c = spec(i);
+  const std::string_view name = c.name;
   if constexpr (std::is_same_v<T, value>) {
-    return decode_value(column(i).type, v, std::string_view(column(i).name));
+    return decode_value(c.type, v, name);
   } else {
-    if (v.is_null()) {
+    check_type<T>(i);
+    if (v.is_null()) [[unlikely]] {
       unexpected(i, "null", "std::optional");
     }
-    const std::string_view name = column(i).name;
-    if constexpr (std::is_same_v<T, bool>) {
-      check_type(i, {type_id::boolean}, "bool");
-      if (v.is_empty()) {
+    constexpr bool fixed_size = !std::is_same_v<T, std::string> &&
+                                !std::is_same_v<T, std::string_view> &&
+                                !std::is_same_v<T, std::vector<std::byte>> &&
+                                !std::is_same_v<T, std::span<const std::byte>>;
+    if constexpr (fixed_size) {
+      if (v.is_empty()) [[unlikely]] {
         unexpected(i, "empty", "scopekit::cql::value");
       }
+    }
+    if constexpr (std::is_same_v<T, bool>) {
       return decode_boolean(v, name);
     } else if constexpr (std::is_same_v<T, std::int32_t>) {
-      check_type(i, {type_id::int_}, "std::int32_t");
-      if (v.is_empty()) {
-        unexpected(i, "empty", "scopekit::cql::value");
-      }
       return decode_int(v, name);
     } else if constexpr (std::is_same_v<T, std::int64_t>) {
-      check_type(i, {type_id::bigint, type_id::counter}, "std::int64_t");
-      if (v.is_empty()) {
-        unexpected(i, "empty", "scopekit::cql::value");
+      if (v.bytes().size() == 8) [[likely]] {  // inline: the hottest decoder of a scan
+        std::uint64_t out = 0;
+        for (const std::byte b : v.bytes()) {
+          out = (out << 8U) | std::to_integer<std::uint64_t>(b);
+        }
+        return static_cast<std::int64_t>(out);
       }
-      return decode_bigint(v, name);
+      return decode_bigint(v, name);  // throws, naming the column
     } else if constexpr (std::is_same_v<T, float>) {
-      check_type(i, {type_id::float_}, "float");
-      if (v.is_empty()) {
-        unexpected(i, "empty", "scopekit::cql::value");
-      }
       return decode_float(v, name);
     } else if constexpr (std::is_same_v<T, double>) {
-      check_type(i, {type_id::double_}, "double");
-      if (v.is_empty()) {
-        unexpected(i, "empty", "scopekit::cql::value");
-      }
       return decode_double(v, name);
     } else if constexpr (std::is_same_v<T, timestamp>) {
-      check_type(i, {type_id::timestamp}, "scopekit::cql::timestamp");
-      if (v.is_empty()) {
-        unexpected(i, "empty", "scopekit::cql::value");
-      }
       return decode_timestamp(v, name);
     } else if constexpr (std::is_same_v<T, uuid>) {
-      check_type(i, {type_id::uuid, type_id::timeuuid}, "scopekit::cql::uuid");
-      if (v.is_empty()) {
-        unexpected(i, "empty", "scopekit::cql::value");
-      }
       return decode_uuid(v, name);
     } else if constexpr (std::is_same_v<T, inet_address>) {
-      check_type(i, {type_id::inet}, "scopekit::cql::inet_address");
-      if (v.is_empty()) {
-        unexpected(i, "empty", "scopekit::cql::value");
-      }
       return decode_inet(v, name);
     } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view>) {
-      check_type(i, {type_id::varchar, type_id::ascii}, "a string");
-      const std::string_view text = column(i).type.id() == type_id::ascii
-                                        ? decode_ascii(v, name)
-                                        : decode_text(v, name);
+      const std::string_view text =
+          c.type.id() == type_id::ascii ? decode_ascii(v, name) : decode_text(v, name);
       return T(text);
     } else {
       static_assert(std::is_same_v<T, std::vector<std::byte>> ||
                     std::is_same_v<T, std::span<const std::byte>>);
-      check_type(i, {type_id::blob}, "bytes");
       const std::span<const std::byte> bytes = decode_blob(v, name);
       return T(bytes.begin(), bytes.end());
     }
@@ -192,6 +225,7 @@ T row::get(std::size_t i) const {
   const value_view v = cell(i);
   if constexpr (detail::is_optional<T>::value) {
     if (v.is_null()) {
+      check_type<typename T::value_type>(i);  // a wrong type is an error, null or not
       return std::nullopt;
     }
     return read<typename T::value_type>(i, v);

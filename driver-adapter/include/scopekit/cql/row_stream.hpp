@@ -48,7 +48,8 @@ namespace scopekit::cql {
 
 /// What on_page is told about a page as the consumer takes it.
 struct page_info {
-  /// 1 for the first page with rows, counting the empty pages followed too.
+  /// 1 for the first page with rows, 2 for the next one with rows (empty pages that were
+  /// followed are not counted here; pages_fetched() counts them).
   std::size_t number = 0;
   std::size_t rows = 0;
   /// The size of the page's frame body.
@@ -75,7 +76,8 @@ struct stream_options {
   /// a page is needed and while waiting for one).
   std::optional<std::chrono::milliseconds> total_timeout;
   /// Called on the consumer's executor, inside next(), as each page with rows is taken; an
-  /// exception fails the stream with it.
+  /// exception fails the stream with it. It may close the stream (next() then ends), but must
+  /// not move or destroy it.
   std::function<void(const page_info&)> on_page;
   /// Stops the stream (stopped_error from next()), in addition to the stop token of the
   /// coroutine that awaits next().

@@ -64,7 +64,8 @@ public:
   const std::optional<std::vector<std::byte>>& paging_state() const noexcept {
     return rows_.metadata().paging_state;
   }
-  /// The message as received (Void, Rows, Set_keyspace, Schema_change).
+  /// The message as received (Void, Set_keyspace, Schema_change); for Rows, an empty
+  /// rows_result: the rows are in rows().
   const response_message& message() const noexcept { return message_; }
 
 private:
@@ -72,7 +73,8 @@ private:
   rows_result rows_;
 };
 
-/// A connected session. Move-only; close() (or destruction) closes the connection.
+/// A connected session. Move-only; close() (or destruction) closes the connection. A moved-from
+/// session may only be destroyed or assigned to (its members throw std::logic_error).
 class session {
 public:
   /// Connects, and USEs options.keyspace if set. Throws connection_error, or the server_error
@@ -86,7 +88,8 @@ public:
   /// Closes the connection (without waiting for anything but the I/O thread's exit).
   ~session();
 
-  /// Executes one statement and returns its first page (page size: the server's default).
+  /// Executes one statement and returns its result, unpaged (no page size is sent): the whole
+  /// result comes in one response, so use execute_stream() for anything large.
   task<result> execute(statement s);
   task<result> execute(bound_statement s);
   /// execute(statement{query, {bind(values)...}}); the values are converted before returning
@@ -122,6 +125,7 @@ public:
 private:
   explicit session(std::shared_ptr<cql::connection> c) noexcept : connection_(std::move(c)) {}
   task<result> run(request_message message);
+  void check_connected() const;
 
   std::shared_ptr<cql::connection> connection_;
 };

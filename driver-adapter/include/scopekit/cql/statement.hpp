@@ -56,12 +56,11 @@ query_value bind_value(const data_type* type, const value& v, std::size_t positi
 
 template <class T>
 value to_value(const T& x, std::size_t position) {
-  if constexpr (std::is_same_v<T, value>) {
-    return x;
+  if constexpr (std::is_same_v<T, value> || std::is_same_v<T, bool> ||
+                std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    return x;  // bool before the integers
   } else if constexpr (std::is_same_v<T, std::nullopt_t> || std::is_same_v<T, null_value>) {
     return null_value{};
-  } else if constexpr (std::is_same_v<T, bool>) {
-    return x;
   } else if constexpr (std::is_integral_v<T> && sizeof(T) <= 4 &&
                        (std::is_signed_v<T> || sizeof(T) < 4)) {
     return static_cast<std::int32_t>(x);
@@ -74,8 +73,6 @@ value to_value(const T& x, std::size_t position) {
       }
     }
     return static_cast<std::int64_t>(x);
-  } else if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-    return x;
   } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
     return std::string(std::string_view(x));
   } else if constexpr (std::is_same_v<T, std::vector<std::byte>> || std::is_same_v<T, uuid> ||
