@@ -161,8 +161,9 @@ prepared_statement prepared_with(std::vector<data_type> types) {
   prepared_result r;
   r.id = {std::byte{1}, std::byte{2}};
   for (std::size_t i = 0; i < types.size(); ++i) {
-    r.variables.columns.push_back(
-        column_spec{table_spec{"ks", "t"}, "m" + std::to_string(i), types[i]});
+    std::string name = "m";  // appended, not "m" + ...: GCC 12 -Wrestrict at -O3 (PR 105329)
+    name += std::to_string(i);
+    r.variables.columns.push_back(column_spec{table_spec{"ks", "t"}, name, types[i]});
   }
   r.result.no_metadata = true;
   return prepared_statement{"INSERT INTO ks.t ...", std::move(r)};
