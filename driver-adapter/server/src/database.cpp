@@ -22,15 +22,6 @@ void synthetic_payload(std::int64_t id, std::span<std::byte, synthetic_payload_s
   }
 }
 
-std::optional<std::size_t> table::find_column(std::string_view column) const noexcept {
-  const auto it = std::find_if(columns.begin(), columns.end(),
-                               [&](const column_definition& c) { return c.name == column; });
-  if (it == columns.end()) {
-    return std::nullopt;
-  }
-  return static_cast<std::size_t>(it - columns.begin());
-}
-
 uuid table_id(std::string_view keyspace, std::string_view table) noexcept {
   // Two FNV-1a hashes of "keyspace.table" with different offsets, shaped as a version 4 UUID.
   auto fnv = [&](std::uint64_t h) {

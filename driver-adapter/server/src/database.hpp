@@ -47,9 +47,6 @@ struct table {
   /// Engaged for a synthetic table (id bigint PRIMARY KEY, name text, payload blob) of that
   /// many rows, ids 0 to n - 1; `rows` stays empty.
   std::optional<std::int64_t> synthetic_rows;
-
-  /// The index of column `name`, or nullopt.
-  std::optional<std::size_t> find_column(std::string_view column) const noexcept;
 };
 
 struct keyspace {
