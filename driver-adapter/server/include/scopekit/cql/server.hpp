@@ -45,7 +45,8 @@ struct fault {
     /// Answer `delay` late. Later responses on the connection are not held back, so they
     /// overtake it (responses in another order than the requests).
     delay,
-    /// Answer ERROR `error` with `message` (codes with extra fields get zeros and empty ids).
+    /// Answer ERROR `error` with `message` (codes with extra fields get placeholder values:
+    /// counts 0, write type SIMPLE, for Unprepared the EXECUTE's own id, empty for a QUERY).
     error,
     /// Close the connection instead of answering: with from_page K, the connection is lost
     /// after K pages of a stream.
