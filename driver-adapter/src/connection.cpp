@@ -45,7 +45,14 @@ namespace detail {
 namespace {
 
 constexpr std::size_t stream_count = 32768;  // ids 0 to 32767 (spec §2.3)
-constexpr std::size_t read_chunk = std::size_t{256} * 1024;
+// Headers and small frames are read through this buffer (large bodies go straight into place).
+constexpr std::size_t read_chunk = std::size_t{16} * 1024;
+// A body with at least this much left is received straight into place, not through read_buffer.
+constexpr std::size_t direct_read_min = std::size_t{4} * 1024;
+// Recycled body buffers kept for the I/O thread (connection::recycle), and the largest kept:
+// one stream cycles two buffers, one of them in the splitter, so a little more is enough.
+constexpr std::size_t max_spare_bodies = 2;
+constexpr std::size_t max_spare_capacity = std::size_t{8} << 20U;
 
 std::string errno_text(int error) {
   return std::system_category().message(error);
@@ -63,6 +70,7 @@ struct connection_io {
     }
     peer = options.host;
     peer.append(":").append(std::to_string(options.port));
+    spare_bodies.reserve(max_spare_bodies);
   }
   connection_io(const connection_io&) = delete;
   connection_io& operator=(const connection_io&) = delete;
@@ -106,6 +114,7 @@ struct connection_io {
       std::vector<std::shared_ptr<response_future>>(stream_count);
   std::vector<std::int16_t> free_ids;
   std::deque<std::pair<request_message, std::shared_ptr<response_future>>> waiting;
+  std::vector<std::vector<std::byte>> spare_bodies;  // connection::recycle, for the splitter
   std::exception_ptr failure;  // set once the connection is closed or lost
   bool closing = false;
   std::atomic<std::size_t> pending{0};
@@ -177,6 +186,7 @@ void connection_io::fail_all(const std::exception_ptr& error) noexcept {
     }
     waiting.clear();
     outgoing.clear();
+    spare_bodies.clear();
   }
   for (const auto& f : failed) {
     pending.fetch_sub(1);  // before complete(), as in deliver(): a woken waiter sees it gone
@@ -415,12 +425,29 @@ void connection_io::deliver(frame&& f) {
 }
 
 void connection_io::read_frames() {
-  std::vector<std::byte>& buffer = read_buffer;
-  if (buffer.empty()) {
-    buffer.resize(read_chunk);  // once: the loop reuses it
+  if (read_buffer.empty()) {
+    read_buffer.resize(read_chunk);  // once: the loop reuses it
   }
   for (;;) {
-    const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
+    if (!splitter.has_spare()) {
+      std::vector<std::byte> spare;
+      {
+        const std::lock_guard lock{mutex};
+        if (!spare_bodies.empty()) {
+          spare = std::move(spare_bodies.back());
+          spare_bodies.pop_back();
+        }
+      }
+      splitter.recycle(std::move(spare));
+    }
+    // The rest of a large body goes straight into place; headers and small frames through
+    // read_buffer, which may hold several of them.
+    std::span<std::byte> target = splitter.body_space();
+    const bool direct = target.size() >= direct_read_min;
+    if (!direct) {
+      target = read_buffer;
+    }
+    const ssize_t n = ::recv(fd, target.data(), target.size(), 0);
     if (n < 0 && errno == EINTR) {
       continue;
     }
@@ -431,15 +458,23 @@ void connection_io::read_frames() {
       throw connection_error("connection to " + peer + " lost: " +
                              (n == 0 ? std::string("closed by the server") : errno_text(errno)));
     }
-    std::span<const std::byte> in(buffer.data(), static_cast<std::size_t>(n));
-    while (!in.empty()) {
-      in = in.subspan(splitter.feed(in));
-      while (splitter.has_frame()) {
+    const auto received = static_cast<std::size_t>(n);
+    if (direct) {
+      splitter.commit(received);
+      if (splitter.has_frame()) {
         deliver(splitter.take());
       }
+    } else {
+      std::span<const std::byte> in(read_buffer.data(), received);
+      while (!in.empty()) {
+        in = in.subspan(splitter.feed(in));
+        while (splitter.has_frame()) {
+          deliver(splitter.take());
+        }
+      }
     }
-    if (static_cast<std::size_t>(n) < buffer.size()) {
-      return;
+    if (received < target.size()) {
+      return;  // drained: back to poll
     }
   }
 }
@@ -567,6 +602,19 @@ void connection::close() noexcept {
       io.thread.join();
     }
   }
+}
+
+void connection::recycle(std::vector<std::byte> body) noexcept {
+  if (body.capacity() < frame_splitter::reuse_threshold ||
+      body.capacity() > detail::max_spare_capacity) {
+    return;
+  }
+  detail::connection_io& io = *io_;
+  const std::lock_guard lock{io.mutex};
+  if (io.spare_bodies.size() < detail::max_spare_bodies && !io.failure) {
+    io.spare_bodies.push_back(std::move(body));  // capacity reserved: does not throw
+  }
+  // A body not kept is freed on return, after the lock is released.
 }
 
 bool connection::is_open() const noexcept {

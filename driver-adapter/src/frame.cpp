@@ -107,9 +107,11 @@ void encode_frame(byte_writer& out, const frame_header& header, std::span<const 
 // ---- frame_splitter -------------------------------------------------------------------------
 
 namespace {
-// A body is first given room for at most this much, then doubled as bytes arrive: a peer that
-// announces a large body must send it before the memory is committed.
-constexpr std::size_t first_body_reserve = std::size_t{1} << 20U;
+// A body's bytes are committed as they arrive: body_space() offers room for what has been
+// received again (at least this much), so a peer that announces a large body must send it
+// before the memory is committed.
+constexpr std::size_t min_body_step = std::size_t{64} * 1024;
+constexpr std::size_t first_reserve = std::size_t{1} << 20U;
 }  // namespace
 
 std::size_t frame_splitter::feed(std::span<const std::byte> bytes) {
@@ -135,32 +137,68 @@ std::size_t frame_splitter::feed(std::span<const std::byte> bytes) {
       error_ = e;
       throw;
     }
-    header_done_ = true;
+    start_body();
   }
-  const auto length = static_cast<std::size_t>(current_.header.length);
-  const std::size_t n = std::min(length - current_.body.size(), bytes.size() - used);
-  if (n > 0) {
-    grow_body(current_.body.size() + n);
-    const auto first = bytes.begin() + static_cast<std::ptrdiff_t>(used);
-    current_.body.insert(current_.body.end(), first, first + static_cast<std::ptrdiff_t>(n));
+  while (used < bytes.size() && !complete_) {
+    const std::span<std::byte> room = body_space();
+    const std::size_t n = std::min(room.size(), bytes.size() - used);
+    std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(used), n, room.begin());
+    commit(n);
     used += n;
   }
-  complete_ = current_.body.size() == length;
   return used;
 }
 
-void frame_splitter::grow_body(std::size_t needed) {
-  std::vector<std::byte>& body = current_.body;
-  if (needed <= body.capacity()) {
-    return;
-  }
+void frame_splitter::start_body() {
+  header_done_ = true;
+  filled_ = 0;
   const auto length = static_cast<std::size_t>(current_.header.length);
-  body.reserve(std::min(length, std::max({needed, body.capacity() * 2, first_body_reserve})));
+  if (length >= reuse_threshold && has_spare()) {
+    if (spare_.capacity() >= length) {
+      current_.body = std::move(spare_);
+      if (current_.body.size() > length) {
+        current_.body.resize(length);  // shrinking: nothing is written
+      }
+    }
+    // Used, or too small: freed before a larger one is allocated, never copied. (Not
+    // `spare_ = {}`, which would keep the capacity.)
+    std::vector<std::byte>().swap(spare_);
+  }
+  complete_ = length == 0;
+}
+
+std::span<std::byte> frame_splitter::body_space() {
+  if (!header_done_ || complete_) {
+    return {};
+  }
+  std::vector<std::byte>& body = current_.body;
+  const auto length = static_cast<std::size_t>(current_.header.length);
+  if (body.size() == filled_) {
+    // Grow: room for at least what was received so far, within the announced length. Bytes of
+    // a recycled buffer beyond its old size are the only ones written here (zeroed).
+    const std::size_t target = std::min(length, filled_ + std::max(min_body_step, filled_));
+    if (target > body.capacity()) {
+      // Capacity is only address space until written: reserve ahead to copy less on growth.
+      // A body that may be recycled gets an eighth more than it needs, so that its buffer
+      // also takes the slightly longer bodies that follow (pages differ by a few bytes).
+      const std::size_t most = length >= reuse_threshold ? length + length / 8 : length;
+      body.reserve(std::min(most, std::max({target, body.capacity() * 2, first_reserve})));
+    }
+    body.resize(target);
+  }
+  return std::span<std::byte>(body).subspan(filled_);
+}
+
+void frame_splitter::commit(std::size_t n) noexcept {
+  filled_ += n;
+  complete_ = filled_ == static_cast<std::size_t>(current_.header.length);
 }
 
 frame frame_splitter::take() noexcept {
+  current_.body.resize(filled_);  // drops the room not written (never grows: no throw)
   frame out = std::move(current_);
   current_ = frame{};
+  filled_ = 0;
   header_filled_ = 0;
   header_done_ = false;
   complete_ = false;

@@ -279,6 +279,12 @@ row_stream::step row_stream::advance() {
     return step::end;
   }
   detail::stream_state& st = *state_;
+  if (current_) {
+    // Used up: its memory goes back to the connection before the next page is asked for, so a
+    // stream holds at most prefetch_pages + 1 pages and steady streaming allocates none.
+    st.conn->recycle(std::move(*current_).take_body());
+    current_.reset();
+  }
   std::unique_ptr<rows_result> page;
   std::exception_ptr error;
   std::uint64_t more = 0;

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -204,7 +205,95 @@ TEST(FrameSplitter, LargeBodyGrowsAndArrivesIntact) {
   const std::vector<frame> frames = split(f, 65536);
   ASSERT_EQ(frames.size(), 1U);
   EXPECT_EQ(frames[0].body, body);
-  EXPECT_LE(frames[0].body.capacity(), body.size());  // never more than announced
+  // Never more than announced, plus the eighth kept so that the buffer can be recycled.
+  EXPECT_LE(frames[0].body.capacity(), body.size() + body.size() / 8);
+}
+
+// A frame of `length` bytes whose body bytes are i * 13 + seed.
+bytes numbered_frame(std::size_t length, unsigned seed) {
+  bytes body(length);
+  for (std::size_t i = 0; i < length; ++i) {
+    body[i] = static_cast<std::byte>(i * 13 + seed);
+  }
+  return frame_bytes(0x84, 0, 3, 0x08, body);
+}
+
+std::span<const std::byte> body_of(const bytes& f) {
+  return std::span<const std::byte>(f).subspan(header_size);
+}
+
+TEST(FrameSplitter, BodySpaceReceivesInPlace) {
+  const bytes f = numbered_frame(200000, 1);
+  frame_splitter splitter;
+  EXPECT_TRUE(splitter.body_space().empty());  // no header yet
+  EXPECT_EQ(splitter.feed(std::span<const std::byte>(f).first(header_size)), header_size);
+  std::span<const std::byte> rest = body_of(f);
+  while (!rest.empty()) {
+    const std::span<std::byte> room = splitter.body_space();
+    ASSERT_FALSE(room.empty());
+    const std::size_t n = std::min({room.size(), rest.size(), std::size_t{50000}});
+    std::copy_n(rest.begin(), n, room.begin());
+    splitter.commit(n);
+    rest = rest.subspan(n);
+    EXPECT_EQ(splitter.buffered(), header_size + (200000 - rest.size()));
+  }
+  ASSERT_TRUE(splitter.has_frame());
+  EXPECT_TRUE(splitter.body_space().empty());  // complete: nothing more goes in
+  const frame out = splitter.take();
+  EXPECT_TRUE(std::equal(out.body.begin(), out.body.end(), body_of(f).begin(), body_of(f).end()));
+}
+
+TEST(FrameSplitter, BodySpaceNeverRunsPastTheBody) {
+  const bytes f = numbered_frame(70000, 2);
+  frame_splitter splitter;
+  splitter.feed(std::span<const std::byte>(f).first(header_size + 10));
+  std::size_t offered = 10;
+  for (std::span<std::byte> room = splitter.body_space(); !room.empty();
+       room = splitter.body_space()) {
+    offered += room.size();
+    std::copy_n(body_of(f).begin() + static_cast<std::ptrdiff_t>(offered - room.size()),
+                room.size(), room.begin());
+    splitter.commit(room.size());
+  }
+  EXPECT_EQ(offered, 70000U);  // exactly the announced length, however it was offered
+  EXPECT_TRUE(splitter.has_frame());
+}
+
+TEST(FrameSplitter, RecycledBufferTakesTheNextLargeBodyWithoutAllocating) {
+  const bytes first = numbered_frame(100000, 3);
+  const bytes second = numbered_frame(90000, 4);
+  frame_splitter splitter;
+  splitter.feed_all(first, [&](frame&& f) { splitter.recycle(std::move(f.body)); });
+  ASSERT_TRUE(splitter.has_spare());
+  const long before = scopekit::test::allocations();
+  std::vector<frame> frames;
+  splitter.feed_all(second, [&](frame&& f) { frames.push_back(std::move(f)); });
+  EXPECT_EQ(scopekit::test::allocations() - before, 1);  // the vector of frames, not the body
+  ASSERT_EQ(frames.size(), 1U);
+  EXPECT_FALSE(splitter.has_spare());
+  // Shorter than the buffer's old contents: exactly the new body, nothing of the old one.
+  EXPECT_TRUE(std::equal(frames[0].body.begin(), frames[0].body.end(), body_of(second).begin(),
+                         body_of(second).end()));
+}
+
+TEST(FrameSplitter, SmallFrameLeavesTheSpareAlone) {
+  frame_splitter splitter;
+  splitter.recycle(bytes(100000));
+  const bytes small = frame_bytes(0x84, 0, 0, 0x02, bytes{});  // READY, empty body
+  splitter.feed_all(small, [](frame&&) {});
+  EXPECT_TRUE(splitter.has_spare());  // kept for a large body
+}
+
+TEST(FrameSplitter, TooSmallSpareIsDroppedNotGrown) {
+  frame_splitter splitter;
+  splitter.recycle(bytes(20000));
+  const bytes f = numbered_frame(200000, 5);
+  std::vector<frame> frames;
+  splitter.feed_all(f, [&](frame&& out) { frames.push_back(std::move(out)); });
+  EXPECT_FALSE(splitter.has_spare());  // freed: a 20 kB buffer cannot hold 200 kB
+  ASSERT_EQ(frames.size(), 1U);
+  EXPECT_TRUE(std::equal(frames[0].body.begin(), frames[0].body.end(), body_of(f).begin(),
+                         body_of(f).end()));
 }
 
 }  // namespace

@@ -59,6 +59,16 @@ TEST(Rows, CellsAreViewsIntoTheBody) {
   EXPECT_EQ(name.offset(), 65U);  // where "row-1" starts in the body
 }
 
+TEST(Rows, TakeBodyHandsOverTheBufferAndLeavesNoRows) {
+  rows_result rows = decode_rows(vectors::rows_global_body);
+  const std::byte* data = rows.body().data();
+  const std::vector<std::byte> body = std::move(rows).take_body();
+  EXPECT_EQ(body.data(), data);  // the same buffer, not a copy
+  EXPECT_EQ(body, vectors::rows_global_body);
+  EXPECT_EQ(rows.row_count(), 0U);  // nothing left to view into the moved body
+  EXPECT_EQ(rows.metadata().column_count, 3);  // the metadata stays
+}
+
 TEST(Rows, PerColumnTableSpecs) {
   const rows_result rows = decode_rows(vectors::rows_per_column_body);
   const result_metadata& md = rows.metadata();

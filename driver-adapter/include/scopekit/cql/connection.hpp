@@ -41,6 +41,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace scopekit::cql {
 
@@ -150,6 +151,13 @@ public:
   /// thread (called on the I/O thread itself, from a callback, it does not wait). Idempotent;
   /// concurrent calls are safe (one joins, the others wait for it).
   void close() noexcept;
+
+  /// Gives back the memory of a response body its owner is done with (rows_result::take_body),
+  /// for the I/O thread to receive a later large frame into, so that streaming pages allocates
+  /// no page buffers once under way. Kept only while fewer than 2 wait and if its capacity is
+  /// between frame_splitter::reuse_threshold (16 KiB) and 8 MiB; otherwise freed here. So a
+  /// connection keeps at most 3 such buffers (2 waiting, 1 in its splitter). Any thread.
+  void recycle(std::vector<std::byte> body) noexcept;
 
   /// False once closed or lost.
   bool is_open() const noexcept;

@@ -144,6 +144,26 @@ public:
     }
   }
 
+  /// Where the next bytes of the current frame's body go, for a caller that receives straight
+  /// into place (one copy less than feed()): empty unless a header has been read and its body is
+  /// incomplete. Write at most its size there, then call commit(). Memory is committed as bytes
+  /// arrive (the span grows with what was received, from 64 KiB), not when a header announces a
+  /// large body. May throw std::bad_alloc.
+  std::span<std::byte> body_space();
+  /// Records that the first `n` bytes of body_space() have been written.
+  /// Precondition: n <= body_space().size().
+  void commit(std::size_t n) noexcept;
+
+  /// Gives the splitter memory to receive a later body into: a buffer whose contents no longer
+  /// matter, such as the body of a frame already decoded. The splitter keeps one such buffer and
+  /// uses it for the next body of at least `reuse_threshold` bytes, so that a steady stream of
+  /// large frames allocates nothing. A buffer given while one is kept replaces it.
+  void recycle(std::vector<std::byte> buffer) noexcept { spare_ = std::move(buffer); }
+  /// A buffer given to recycle() waits to be used.
+  bool has_spare() const noexcept { return spare_.capacity() != 0; }
+  /// Bodies shorter than this are not received into a recycled buffer.
+  static constexpr std::size_t reuse_threshold = std::size_t{16} * 1024;
+
   /// A complete frame waits to be taken.
   bool has_frame() const noexcept { return complete_; }
 
@@ -152,20 +172,22 @@ public:
 
   /// Bytes of the incomplete next frame received so far (header included).
   std::size_t buffered() const noexcept {
-    return header_filled_ + (header_done_ ? current_.body.size() : 0);
+    return header_filled_ + (header_done_ ? filled_ : 0);
   }
 
   std::size_t max_body_size() const noexcept { return max_body_size_; }
 
 private:
-  void grow_body(std::size_t needed);
+  void start_body();
 
   std::size_t max_body_size_;
   std::array<std::byte, header_size> header_bytes_{};
   std::size_t header_filled_ = 0;
   bool header_done_ = false;
   bool complete_ = false;
-  frame current_;
+  frame current_;            // current_.body.size() may run ahead of filled_
+  std::size_t filled_ = 0;   // body bytes received
+  std::vector<std::byte> spare_;
   std::optional<protocol_error> error_;
 };
 

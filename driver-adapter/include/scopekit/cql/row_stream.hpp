@@ -4,7 +4,7 @@
 // session::execute_stream() sends the first page request and returns a row_stream; `co_await
 // rows.next()` yields each row (a view valid until the next call) and std::nullopt at the end.
 // While the consumer works on one page, up to `prefetch_pages` more are fetched (0: strictly
-// one page at a time), so memory stays within prefetch_pages + 2 pages whatever the table
+// one page at a time), so memory stays within prefetch_pages + 1 pages whatever the table
 // size. Empty pages that say more follows are followed, never taken for the end.
 //
 // Errors: the first page's error (even one raised while sending) comes out of the first

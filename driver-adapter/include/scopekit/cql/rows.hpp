@@ -30,6 +30,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace scopekit::cql {
@@ -135,6 +136,13 @@ public:
 
   /// The buffer the cells point into (the whole frame body).
   std::span<const std::byte> body() const noexcept { return body_; }
+  /// Moves the frame body out, to reuse its memory (frame_splitter::recycle); the result keeps
+  /// its metadata and has no rows left. Views into it must no longer be used.
+  std::vector<std::byte> take_body() && noexcept {
+    cells_.clear();
+    row_count_ = 0;
+    return std::move(body_);
+  }
 
   /// Same metadata, same number of rows, and every cell equal (null, or the same bytes).
   friend bool operator==(const rows_result& a, const rows_result& b);
