@@ -275,10 +275,9 @@ public:
     }
     id_ = next_++;
     id_bytes_ = bigint_bytes(id_);
-    name_ = "row-";
-    std::array<char, 24> digits{};
-    const auto result = std::to_chars(digits.data(), digits.data() + digits.size(), id_);
-    name_.append(digits.data(), result.ptr);
+    // "row-<id>", written in place: this runs for every row of a large synthetic table.
+    const auto result = std::to_chars(name_.data() + 4, name_.data() + name_.size(), id_);
+    name_size_ = static_cast<std::size_t>(result.ptr - name_.data());
     synthetic_payload(id_, payload_);
     return true;
   }
@@ -287,7 +286,7 @@ public:
       case 0:
         return std::span<const std::byte>(id_bytes_);
       case 1:
-        return text_bytes(name_);
+        return std::as_bytes(std::span<const char>(name_.data(), name_size_));
       default:
         return std::span<const std::byte>(payload_);
     }
@@ -304,7 +303,8 @@ private:
   std::int64_t id_ = 0;
   std::int64_t marked_ = 0;
   std::array<std::byte, 8> id_bytes_{};
-  std::string name_;
+  std::array<char, 4 + 20> name_{'r', 'o', 'w', '-'};  // "row-" and at most 20 digits
+  std::size_t name_size_ = 4;
   std::array<std::byte, synthetic_payload_size> payload_{};
 };
 
