@@ -110,8 +110,9 @@ struct connection_io {
 
   mutable std::mutex mutex;
   std::vector<std::byte> outgoing;  // frames queued by send()
-  std::vector<std::shared_ptr<response_future>> in_flight =
-      std::vector<std::shared_ptr<response_future>>(stream_count);
+  // Indexed by stream id, grown as ids are first used: ids are taken lowest first and reused
+  // last-freed first, so a connection with few requests in flight keeps this small.
+  std::vector<std::shared_ptr<response_future>> in_flight;
   std::vector<std::int16_t> free_ids;
   std::deque<std::pair<request_message, std::shared_ptr<response_future>>> waiting;
   std::vector<std::vector<std::byte>> spare_bodies;  // connection::recycle, for the splitter
@@ -138,7 +139,11 @@ void connection_io::enqueue(std::int16_t stream, const request_message& message,
     r.message = message;
     byte_writer w{outgoing};
     encode_request(w, r);
-    in_flight[static_cast<std::size_t>(stream)] = future;
+    const auto id = static_cast<std::size_t>(stream);
+    if (id >= in_flight.size()) {
+      in_flight.resize(std::min(stream_count, std::max(id + 1, in_flight.size() * 2)));
+    }
+    in_flight[id] = future;
   } catch (...) {
     outgoing.resize(mark);
     free_ids.push_back(stream);
@@ -400,7 +405,9 @@ void connection_io::deliver(frame&& f) {
   std::shared_ptr<response_future> future;
   {
     const std::lock_guard lock{mutex};
-    future = std::move(in_flight[static_cast<std::size_t>(stream)]);
+    if (static_cast<std::size_t>(stream) < in_flight.size()) {
+      future = std::move(in_flight[static_cast<std::size_t>(stream)]);
+    }
     if (!future) {
       throw protocol_error("header.stream", 2,
                            "a response on stream " + std::to_string(stream) +
