@@ -26,6 +26,14 @@
 #                              real things; it does not prove that it matches the headers.
 #   <!-- compile: skip -->     not compiled: only for a deliberately wrong block, and the page
 #                              must say why it shows it.
+#   <!-- compile: leaks -->    a complete program that leaks memory on purpose (a "don't do
+#                              this" example), followed by its <!-- output --> block. In a build
+#                              with AddressSanitizer (-fsanitize=...address... in the C++ or
+#                              linker flags), the test doc.<page>.<n> passes only if
+#                              LeakSanitizer reports the leak ("detected memory leaks"; the exit
+#                              status is then ignored), and doc.<page>.<n>.output runs it again
+#                              with leak detection off and compares its output. In other builds
+#                              doc.<page>.<n> compares its output, like any program.
 #
 # A fenced block marked <!-- output --> that follows a program (with no other C++ block in
 # between) is the program's whole output: the test passes only if the program prints exactly
@@ -90,6 +98,17 @@ function(_scopekit_doc_split_includes includes_out rest_out rest_line_out body l
   set(${rest_line_out} "${line}" PARENT_SCOPE)
 endfunction()
 
+# _scopekit_doc_asan_option(<test> <option>): appends an AddressSanitizer option for one test,
+# keeping the ones the environment already sets (a later option overrides an earlier one).
+function(_scopekit_doc_asan_option test option)
+  if(CMAKE_VERSION VERSION_LESS 3.22)
+    set_tests_properties(${test} PROPERTIES ENVIRONMENT "ASAN_OPTIONS=${option}")
+  else()
+    set_tests_properties(${test} PROPERTIES ENVIRONMENT_MODIFICATION
+                                            "ASAN_OPTIONS=string_append::${option}")
+  endif()
+endfunction()
+
 # _scopekit_doc_page(<md> <relative path>): extracts and registers the blocks of one page.
 # Reads arg_PRELUDE_HEADERS and arg_LINK_LIBRARIES from scopekit_add_doc_checks, its caller;
 # appends to the caller's _scopekit_doc_sources (compile-only blocks), _scopekit_doc_programs
@@ -120,6 +139,7 @@ function(_scopekit_doc_page md rel)
   set(marker_line 0)
   set(count 0)          # C++ blocks seen on this page
   set(awaiting_output "") # the test of the program just extracted, until another block comes
+  set(leaks_line "")      # the line of a leaks program whose output block has not come yet
 
   foreach(line IN LISTS lines)
     math(EXPR line_number "${line_number} + 1")
@@ -141,6 +161,7 @@ function(_scopekit_doc_page md rel)
         set_tests_properties("${awaiting_output}" PROPERTIES PASS_REGULAR_EXPRESSION
                                                              "^${expected}$")
         set(awaiting_output "")
+        set(leaks_line "")
       elseif(fence STREQUAL "cpp")
         set(name "${id}_${count}")
         set(source "${block_dir}/${name}.cpp")
@@ -153,6 +174,34 @@ function(_scopekit_doc_page md rel)
 
         if(mode STREQUAL "skip")
           set(awaiting_output "")
+        elseif(mode STREQUAL "leaks")
+          if(NOT body MATCHES "(^|\n)[ \t]*int[ \t]+main[ \t]*\\(")
+            message(FATAL_ERROR "${md}:${body_line}: a 'leaks' block must be a complete program "
+                                "that defines main()")
+          endif()
+          _scopekit_doc_decode(content "${header}#line ${body_line} \"${md}\"\n${body}")
+          _scopekit_doc_write("${source}" "${content}")
+          set(test doc.${test_stem}.${count})
+          add_executable(doc_${name} "${source}")
+          target_link_libraries(doc_${name} PRIVATE ${arg_LINK_LIBRARIES})
+          add_test(NAME ${test} COMMAND doc_${name})
+          set_tests_properties(${test} PROPERTIES LABELS docs)
+          list(APPEND programs doc_${name})
+          if(_scopekit_doc_lsan)
+            # LeakSanitizer must report the leak; it exits with a nonzero status then, which
+            # PASS_REGULAR_EXPRESSION ignores. A second run with leak detection off checks the
+            # output (LeakSanitizer ends the process before stdout's buffer is flushed).
+            set_tests_properties(${test} PROPERTIES PASS_REGULAR_EXPRESSION
+                                                    "detected memory leaks")
+            add_test(NAME ${test}.output COMMAND doc_${name})
+            set_tests_properties(${test}.output PROPERTIES LABELS docs)
+            _scopekit_doc_asan_option(${test} "detect_leaks=1")
+            _scopekit_doc_asan_option(${test}.output "detect_leaks=0")
+            set(awaiting_output ${test}.output)
+          else()
+            set(awaiting_output ${test})
+          endif()
+          set(leaks_line ${body_line})
         elseif(mode STREQUAL "wrap" OR mode STREQUAL "synopsis")
           _scopekit_doc_split_includes(includes rest rest_line "${body}" "${body_line}")
           if(rest MATCHES "(^|\n)[ \t]*int[ \t]+main[ \t]*\\(")
@@ -200,6 +249,10 @@ function(_scopekit_doc_page md rel)
       set(fence_line ${line_number})
       math(EXPR body_line "${line_number} + 1")
       if(language MATCHES "^(cpp|c\\+\\+|cxx)$")
+        if(NOT leaks_line STREQUAL "")
+          message(FATAL_ERROR "${md}:${leaks_line}: a 'leaks' program must be followed by its "
+                              "<!-- output --> block before the next C++ block")
+        endif()
         set(fence "cpp")
         math(EXPR count "${count} + 1")
         if(marker STREQUAL "output")
@@ -224,16 +277,17 @@ function(_scopekit_doc_page md rel)
     elseif(line MATCHES "^[ \t]*<!--[ \t]*compile:[ \t]*([a-z]+)[ \t]*-->[ \t]*$")
       set(marker "${CMAKE_MATCH_1}")
       set(marker_line ${line_number})
-      if(NOT marker MATCHES "^(wrap|synopsis|skip)$")
+      if(NOT marker MATCHES "^(wrap|synopsis|skip|leaks)$")
         message(FATAL_ERROR "${md}:${line_number}: unknown <!-- compile: ${marker} -->; "
-                            "use wrap, synopsis or skip")
+                            "use wrap, synopsis, skip or leaks")
       endif()
     elseif(line MATCHES "^[ \t]*<!--[ \t]*output[ \t]*-->[ \t]*$")
       set(marker "output")
       set(marker_line ${line_number})
     elseif(line MATCHES "^[ \t]*<!--[ \t]*(compile|output)")
       message(FATAL_ERROR "${md}:${line_number}: malformed marker; write "
-                          "<!-- compile: wrap|synopsis|skip --> or <!-- output --> alone on a line")
+                          "<!-- compile: wrap|synopsis|skip|leaks --> or <!-- output --> alone on "
+                          "a line")
     elseif(NOT marker STREQUAL "" AND NOT line MATCHES "^[ \t]*$")
       message(FATAL_ERROR "${md}:${marker_line}: a marker comment must be followed by a fence")
     endif()
@@ -244,6 +298,10 @@ function(_scopekit_doc_page md rel)
   endif()
   if(NOT marker STREQUAL "")
     message(FATAL_ERROR "${md}:${marker_line}: a marker comment must be followed by a fence")
+  endif()
+  if(NOT leaks_line STREQUAL "")
+    message(FATAL_ERROR "${md}:${leaks_line}: a 'leaks' program must be followed by its "
+                        "<!-- output --> block")
   endif()
 
   set(_scopekit_doc_sources "${sources}" PARENT_SCOPE)
@@ -260,6 +318,16 @@ function(scopekit_add_doc_checks)
   file(GLOB_RECURSE pages CONFIGURE_DEPENDS RELATIVE "${arg_SOURCE_DIR}" "${arg_SOURCE_DIR}/*.md")
   list(SORT pages)
   file(MAKE_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}/blocks")
+
+  # Whether this build runs programs under AddressSanitizer, whose LeakSanitizer checks the
+  # 'leaks' blocks. (MSVC's /fsanitize=address has no leak checker and does not match.)
+  string(TOUPPER "${CMAKE_BUILD_TYPE}" build_type)
+  set(flags "${CMAKE_CXX_FLAGS} ${CMAKE_CXX_FLAGS_${build_type}} ${CMAKE_EXE_LINKER_FLAGS}")
+  if(flags MATCHES "-fsanitize=([^ ]*,)?address")
+    set(_scopekit_doc_lsan TRUE)
+  else()
+    set(_scopekit_doc_lsan FALSE)
+  endif()
 
   set(_scopekit_doc_sources "")
   set(_scopekit_doc_programs "")

@@ -55,7 +55,7 @@ struct export_rows {
   task<> operator()(async_scope& scope) const {
     cql::stream_options options;
     options.page_size = 5'000;
-    options.prefetch_pages = 2;  // memory: at most 2 + 2 pages, whatever the table's size
+    options.prefetch_pages = 2;  // memory: at most 2 + 1 pages, whatever the table's size
     options.total_timeout = std::chrono::seconds{60};
     cql::row_stream& rows = co_await scope.enter(
         db->execute_stream("SELECT id, name, payload FROM demo.rows", options));

@@ -2,12 +2,16 @@
 // tests, examples and benchmarks that need a Cassandra and have none.
 //
 // start() binds a TCP listener (loopback and an ephemeral port by default) and serves each
-// connection on a thread of its own until stop(), which the destructor calls. What it answers
-// in this version: OPTIONS, STARTUP, REGISTER, and SELECT on system.local (one 3.11-shaped row)
-// and system.peers (no rows); system.peers_v2 is refused as Cassandra 3.x refuses it, so that
-// drivers fall back. Any other protocol version gets ERROR 0x000A naming the supported one.
-// Other statements get ERROR 0x2000 / 0x2200 saying what is not supported. A malformed frame
-// gets ERROR 0x000A and the connection is closed; the server itself keeps serving.
+// connection on a thread of its own until stop(), which the destructor calls. It answers
+// OPTIONS, STARTUP, REGISTER, QUERY, PREPARE and EXECUTE: keyspaces and tables (CREATE, DROP,
+// USE), INSERT, and SELECT with paging on stored tables, on synthetic tables of any size
+// (add_synthetic_table: rows computed when read) and on the system tables drivers read when
+// they connect (system.local, system.peers, system_schema.*, shaped as in Cassandra 3.11). Any
+// other protocol version gets ERROR 0x000A naming the supported one; what it does not support
+// gets ERROR 0x2000 / 0x2200 saying so. A malformed frame gets ERROR 0x000A and the connection
+// is closed; the server itself keeps serving. inject() makes it misbehave on purpose (delays,
+// errors, dropped connections, empty pages, malformed frames, stalls) for tests.
+// docs/reference/cql_server.md has the whole dialect.
 //
 //   scopekit::cql::server srv;          // 127.0.0.1, any free port
 //   srv.start();                        // std::system_error if it cannot listen
