@@ -13,6 +13,7 @@
 #include <limits>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -189,6 +190,9 @@ public:
   virtual void mark() = 0;
   /// The position mark() remembered, for a paging state.
   virtual std::vector<std::byte> marked_key() const = 0;
+  /// Appends the cells `columns` of the current row to `out`, each as [bytes] (a cursor that
+  /// computes its rows writes them in place, without making each cell first).
+  virtual void append_row(std::vector<std::byte>& out, std::span<const std::size_t> columns);
 
 protected:
   row_cursor(row_cursor&&) = default;
@@ -274,14 +278,16 @@ public:
       return false;
     }
     id_ = next_++;
-    id_bytes_ = bigint_bytes(id_);
-    // "row-<id>", written in place: this runs for every row of a large synthetic table.
-    const auto result = std::to_chars(name_.data() + 4, name_.data() + name_.size(), id_);
-    name_size_ = static_cast<std::size_t>(result.ptr - name_.data());
-    synthetic_payload(id_, payload_);
+    cells_made_ = false;
     return true;
   }
   cell_view cell(std::size_t column) override {
+    if (!cells_made_) {
+      id_bytes_ = bigint_bytes(id_);
+      name_size_ = write_name(id_, name_);
+      synthetic_payload(id_, payload_);
+      cells_made_ = true;
+    }
     switch (column) {
       case 0:
         return std::span<const std::byte>(id_bytes_);
@@ -296,11 +302,53 @@ public:
     const auto bytes = bigint_bytes(marked_);
     return {bytes.begin(), bytes.end()};
   }
+  // Every row of a large synthetic table goes through here: each cell is written where it goes.
+  void append_row(std::vector<std::byte>& out, std::span<const std::size_t> columns) override {
+    std::array<char, 4 + 20> name{'r', 'o', 'w', '-'};
+    const std::size_t name_size = write_name(id_, name);
+    std::size_t size = 0;
+    for (const std::size_t c : columns) {
+      size += 4 + (c == 0 ? 8 : c == 1 ? name_size : synthetic_payload_size);
+    }
+    std::size_t at = out.size();
+    out.resize(at + size);
+    const auto put_length = [&](std::size_t n) {
+      for (int shift = 24; shift >= 0; shift -= 8) {
+        out[at++] = static_cast<std::byte>((n >> static_cast<unsigned>(shift)) & 0xFFU);
+      }
+    };
+    for (const std::size_t c : columns) {
+      if (c == 0) {
+        put_length(8);
+        const auto id = bigint_bytes(id_);
+        std::copy(id.begin(), id.end(), out.begin() + static_cast<std::ptrdiff_t>(at));
+        at += 8;
+      } else if (c == 1) {
+        put_length(name_size);
+        std::transform(name.begin(), name.begin() + static_cast<std::ptrdiff_t>(name_size),
+                       out.begin() + static_cast<std::ptrdiff_t>(at),
+                       [](char ch) { return static_cast<std::byte>(ch); });
+        at += name_size;
+      } else {
+        put_length(synthetic_payload_size);
+        synthetic_payload(id_, std::span<std::byte, synthetic_payload_size>(
+                                   out.data() + at, synthetic_payload_size));
+        at += synthetic_payload_size;
+      }
+    }
+  }
 
 private:
+  // Writes the digits of `id` after "row-" in `name`; returns the name's length.
+  static std::size_t write_name(std::int64_t id, std::array<char, 4 + 20>& name) noexcept {
+    const auto result = std::to_chars(name.data() + 4, name.data() + name.size(), id);
+    return static_cast<std::size_t>(result.ptr - name.data());
+  }
+
   std::int64_t next_;
   std::int64_t end_;
   std::int64_t id_ = 0;
+  bool cells_made_ = false;
   std::int64_t marked_ = 0;
   std::array<std::byte, 8> id_bytes_{};
   std::array<char, 4 + 20> name_{'r', 'o', 'w', '-'};  // "row-" and at most 20 digits
@@ -353,6 +401,12 @@ void append_cell(std::vector<std::byte>& out, const cell_view& c) {
   }
 }
 
+void row_cursor::append_row(std::vector<std::byte>& out, std::span<const std::size_t> columns) {
+  for (const std::size_t c : columns) {
+    append_cell(out, cell(c));
+  }
+}
+
 // ---- SELECT -----------------------------------------------------------------------------------
 
 struct condition {
@@ -365,6 +419,105 @@ bool matches(row_cursor& rows, const std::vector<condition>& conditions) {
     const cell_view v = rows.cell(c.column);
     return v && std::equal(v->begin(), v->end(), c.bytes.begin(), c.bytes.end());
   });
+}
+
+// Writes the RESULT frame of one page of `rows`. The cells go straight into `out`, after a
+// prefix (frame header, kind, metadata, rows_count) written first with the paging state this
+// page will most likely end with: a full page followed by more, whose last key has the size of
+// the key it started after (8 bytes, a bigint, on a first page). When the guess is wrong (the
+// last page; keys of another size) the prefix is rewritten and the cells moved, once.
+void write_rows_page(byte_writer& out, std::int16_t stream, row_cursor& rows,
+                     const std::vector<std::size_t>& selected,
+                     const std::vector<condition>& conditions, result_metadata metadata,
+                     const paging_position& position, std::int64_t room,
+                     const std::optional<std::int64_t>& limit, bool paged,
+                     std::size_t max_frame_body) {
+  std::vector<std::byte>& buffer = out.buffer();
+  const std::size_t start = buffer.size();
+  if (paged) {
+    paging_position guess;
+    guess.after = std::vector<std::byte>(position.after ? position.after->size() : 8);
+    metadata.paging_state = std::vector<std::byte>(encode_position(guess).size());
+  }
+  const auto write_prefix = [&](byte_writer& w, const result_metadata& m) {
+    w.write_int(static_cast<std::int32_t>(result_kind::rows));
+    write_result_metadata(w, m);
+    w.write_int(0);  // rows_count, filled in at the end
+  };
+  begin_frame(out, response_version, 0, stream, opcode::result);
+  write_prefix(out, metadata);
+  std::size_t cells_start = buffer.size();
+
+  std::int64_t count = 0;
+  bool more = false;
+  bool marked = false;  // the cursor has marked the last row written
+  try {
+    while (rows.next()) {
+      if (!matches(rows, conditions)) {
+        continue;
+      }
+      if (count == room) {
+        more = true;
+        break;
+      }
+      rows.append_row(buffer, selected);
+      ++count;
+      rows.mark();
+      marked = true;
+      if (buffer.size() - cells_start > max_frame_body) {
+        throw invalid(
+            "the result does not fit in one frame (the frame limit is " +
+            std::to_string(max_frame_body) + " bytes); ask for it in pages (set a page size)");
+      }
+    }
+  } catch (...) {
+    buffer.resize(start);  // no partial frame: the caller answers with an ERROR instead
+    throw;
+  }
+  if (limit && position.rows + count >= *limit) {
+    more = false;  // LIMIT reached: this is the last page
+  }
+  std::optional<std::vector<std::byte>> paging_state;
+  if (more && paged) {
+    paging_position next;
+    next.page = position.page + 1;
+    next.rows = position.rows + count;
+    next.after = marked ? std::optional{rows.marked_key()} : position.after;
+    paging_state = encode_position(next);
+  }
+
+  const std::size_t prefix_start = start + header_size;
+  if (paging_state && metadata.paging_state &&
+      paging_state->size() == metadata.paging_state->size()) {
+    // The guess was right: the paging state goes where its placeholder is, after the flags,
+    // the column count and its own length.
+    std::copy(paging_state->begin(), paging_state->end(),
+              buffer.begin() + static_cast<std::ptrdiff_t>(prefix_start + 4 + 4 + 4 + 4));
+  } else {
+    metadata.paging_state = std::move(paging_state);
+    std::vector<std::byte> prefix;
+    byte_writer w{prefix};
+    write_prefix(w, metadata);
+    const std::size_t old_size = cells_start - prefix_start;
+    const std::size_t cells_size = buffer.size() - cells_start;
+    if (prefix.size() > old_size) {
+      buffer.resize(buffer.size() + (prefix.size() - old_size));
+    }
+    const auto cells_from = buffer.begin() + static_cast<std::ptrdiff_t>(cells_start);
+    const auto cells_to = buffer.begin() + static_cast<std::ptrdiff_t>(prefix_start + prefix.size());
+    if (cells_to < cells_from) {
+      std::copy(cells_from, cells_from + static_cast<std::ptrdiff_t>(cells_size), cells_to);
+    } else {
+      std::copy_backward(cells_from, cells_from + static_cast<std::ptrdiff_t>(cells_size),
+                         cells_to + static_cast<std::ptrdiff_t>(cells_size));
+    }
+    buffer.resize(prefix_start + prefix.size() + cells_size);
+    std::copy(prefix.begin(), prefix.end(),
+              buffer.begin() + static_cast<std::ptrdiff_t>(prefix_start));
+    cells_start = prefix_start + prefix.size();
+  }
+  out.patch_int(cells_start - 4, static_cast<std::int32_t>(count));
+  end_frame(out, start);
 }
 
 void run_select(byte_writer& out, std::int16_t stream, const select_statement& s,
@@ -484,57 +637,21 @@ void run_select(byte_writer& out, std::int16_t stream, const select_statement& s
     }
   }
 
-  std::vector<std::byte>& cells = state.scratch;
-  cells.clear();
-  std::int64_t count = 0;
-  bool more = false;
-  bool marked = false;  // the cursor has marked the last row written
   if (paged && position.empties < std::min(empty_pages, max_empty_pages)) {
     // fault::action::empty_pages: an empty page that still says there is more.
     paging_position next = position;
     next.page += 1;
     next.empties += 1;
     metadata.paging_state = encode_position(next);
-  } else {
-    while (rows->next()) {
-      if (!matches(*rows, conditions)) {
-        continue;
-      }
-      if (count == room) {
-        more = true;
-        break;
-      }
-      for (const std::size_t i : selected) {
-        append_cell(cells, rows->cell(i));
-      }
-      ++count;
-      rows->mark();
-      marked = true;
-      if (cells.size() > state.context->max_frame_body) {
-        throw invalid(
-            "the result does not fit in one frame (the frame limit is " +
-            std::to_string(state.context->max_frame_body) +
-            " bytes); ask for it in pages (set a page size)");
-      }
-    }
-    if (limit && position.rows + count >= *limit) {
-      more = false;  // LIMIT reached: this is the last page
-    }
-    if (more && paged) {
-      paging_position next;
-      next.page = position.page + 1;
-      next.rows = position.rows + count;
-      next.after = marked ? std::optional{rows->marked_key()} : position.after;
-      metadata.paging_state = encode_position(next);
-    }
+    const std::size_t start = begin_frame(out, response_version, 0, stream, opcode::result);
+    out.write_int(static_cast<std::int32_t>(result_kind::rows));
+    write_result_metadata(out, metadata);
+    out.write_int(0);
+    end_frame(out, start);
+    return;
   }
-
-  const std::size_t start = begin_frame(out, response_version, 0, stream, opcode::result);
-  out.write_int(static_cast<std::int32_t>(result_kind::rows));
-  write_result_metadata(out, metadata);
-  out.write_int(static_cast<std::int32_t>(count));
-  out.write_raw(cells);
-  end_frame(out, start);
+  write_rows_page(out, stream, *rows, selected, conditions, metadata, position, room, limit,
+                  paged, state.context->max_frame_body);
 }
 
 // ---- Writes and schema changes ------------------------------------------------------------

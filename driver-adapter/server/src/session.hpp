@@ -85,7 +85,6 @@ struct connection_state {
   const session_context* context = nullptr;
   server_shared* shared = nullptr;
   std::string keyspace;             // USE
-  std::vector<std::byte> scratch;   // reused for the cells of a page
 };
 
 /// The protocol state of one connection. Not thread-safe: one thread feeds it.
