@@ -12,6 +12,9 @@ install(
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+# The exporter, next to scopekit-cql-server. A program only: it is not part of the exported
+# targets (its internal library is linked in and not installed).
+install(TARGETS scopekit-cql-export RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/scope/include/"
                   "${PROJECT_SOURCE_DIR}/driver-adapter/include/"
                   "${PROJECT_SOURCE_DIR}/driver-adapter/server/include/"
