@@ -49,6 +49,8 @@ constexpr std::size_t stream_count = 32768;  // ids 0 to 32767 (spec §2.3)
 constexpr std::size_t read_chunk = std::size_t{16} * 1024;
 // A body with at least this much left is received straight into place, not through read_buffer.
 constexpr std::size_t direct_read_min = std::size_t{4} * 1024;
+// The most poll waits for before it wakes the I/O thread in the middle of a large body.
+constexpr std::size_t max_receive_low_water = std::size_t{128} * 1024;
 // Recycled body buffers kept for the I/O thread (connection::recycle), and the largest kept:
 // one stream cycles two buffers, one of them in the splitter, so a little more is enough.
 constexpr std::size_t max_spare_bodies = 2;
@@ -96,6 +98,7 @@ struct connection_io {
   void loop();
   bool flush();        // writes what it can; false if the socket failed
   void read_frames();  // throws protocol_error / connection_error
+  void update_receive_low_water() noexcept;
   void deliver(frame&& f);
   void fail_all(const std::exception_ptr& error) noexcept;
 
@@ -107,6 +110,7 @@ struct connection_io {
   std::vector<std::byte> read_buffer;  // the I/O thread's
   std::vector<std::byte> writing;      // the I/O thread's bytes being written
   std::size_t written = 0;         // of `writing`
+  int receive_low_water = 1;       // SO_RCVLOWAT of fd
 
   mutable std::mutex mutex;
   std::vector<std::byte> outgoing;  // frames queued by send()
@@ -459,6 +463,7 @@ void connection_io::read_frames() {
       continue;
     }
     if (n < 0 && errno == EAGAIN) {
+      update_receive_low_water();
       return;
     }
     if (n <= 0) {
@@ -481,7 +486,22 @@ void connection_io::read_frames() {
       }
     }
     if (received < target.size()) {
+      update_receive_low_water();
       return;  // drained: back to poll
+    }
+  }
+}
+
+// Before going back to poll: while a large body is incomplete, poll need not wake for less than
+// a good part of what is missing, since the rest of the frame comes before anything else on
+// this socket. Otherwise (between frames) any byte wakes it.
+void connection_io::update_receive_low_water() noexcept {
+  const std::size_t bytes = std::min(splitter.body_missing(), max_receive_low_water);
+  const int value = static_cast<int>(std::max<std::size_t>(bytes, 1));
+  if (value != receive_low_water) {
+    // Only fewer wake-ups are at stake: if the system refuses, poll wakes as it did.
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &value, sizeof value) == 0) {
+      receive_low_water = value;
     }
   }
 }

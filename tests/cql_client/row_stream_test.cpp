@@ -193,6 +193,29 @@ TEST_F(CqlRowStream, SteadyStreamingReusesThePageBuffers) {
       << "page bodies of " << body_bytes[3] << " bytes each";
 }
 
+TEST_F(CqlRowStream, ASmallAnswerAfterALargePageIsNotHeldBack) {
+  // While a large page arrives, the I/O thread asks poll to wake it only once much of the rest
+  // is there (SO_RCVLOWAT). Once the page is complete, any byte must wake it again: else the
+  // small answer that follows waits for bytes that never come.
+  run_bounded(
+      [&]() -> task<void> {
+        session s = co_await session::connect(options());
+        for (int round = 0; round < 5; ++round) {
+          row_stream rows = co_await s.execute_stream(
+              "SELECT id, name, payload FROM demo.rows", paged(static_cast<std::int32_t>(demo_rows)));
+          std::int64_t count = 0;
+          while (co_await rows.next()) {
+            ++count;
+          }
+          EXPECT_EQ(count, demo_rows);
+          co_await rows.close();
+          co_await round_trip(s);  // one small answer, nothing after it
+        }
+        co_await s.close();
+      }(),
+      10s);
+}
+
 TEST_F(CqlRowStream, EveryRowOfAStoredTableOnceForAnyPageSize) {
   with_session([&](session& s) -> task<void> {
     co_await create_stored_table(s, static_cast<std::int32_t>(demo_rows));

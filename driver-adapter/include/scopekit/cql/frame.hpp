@@ -164,6 +164,13 @@ public:
   /// Bodies shorter than this are not received into a recycled buffer.
   static constexpr std::size_t reuse_threshold = std::size_t{16} * 1024;
 
+  /// Bytes of the current frame's body still to come: 0 before its header is complete and once
+  /// the frame is.
+  std::size_t body_missing() const noexcept {
+    return header_done_ && !complete_ ? static_cast<std::size_t>(current_.header.length) - filled_
+                                      : 0;
+  }
+
   /// A complete frame waits to be taken.
   bool has_frame() const noexcept { return complete_; }
 
