@@ -119,7 +119,11 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
             ready.push_back(std::make_unique<rows_result>(std::move(*rows)));
           }
           // Follow an empty page at once (it holds nothing); otherwise read ahead as allowed.
-          if (!exhausted && (n == 0 || ready.size() < options.prefetch_pages)) {
+          // A consumer waiting now takes the first ready page at once (it holds none while it
+          // waits), so that page counts as the one being read: asking for the next one here
+          // rather than when the consumer wakes saves a round of wake-ups per page.
+          const std::size_t ahead = ready.size() - (waiter && !ready.empty() ? 1 : 0);
+          if (!exhausted && (n == 0 || ahead < options.prefetch_pages)) {
             in_flight = true;
             more = ++request_seq;
           }
