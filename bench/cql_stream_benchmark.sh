@@ -3,6 +3,8 @@
 # run, through the DataStax Python driver (python3-cassandra), and prints:
 #   1. rows/s and MB/s of scopekit on one stream (prefetch 1, the default; median of 5) and of
 #      the Python driver (median of 3), and their ratio (target: >= 2,000,000 rows/s and >= 20x);
+#      also the CPU time each client spends per row (every thread of the client process), which
+#      does not depend on how the server and the clients share the machine's cores;
 #   2. the client's peak RSS streaming 100,000 rows and 10,000,000 rows (target: within 10%),
 #      with a consumer slower than the server so that read-ahead fills up (RSS_WORK_NS, 200);
 #   3. prefetch 0 against prefetch 2 when the consumer works ~N ns per row (WORK_NS, 1000;
@@ -43,25 +45,28 @@ field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 median() { printf '%s\n' "$@" | sort -g | sed -n "$(( ($# + 1) / 2 ))p"; }
 
 echo "== 1. one stream, $rows rows, page_size $page (server: scopekit-cql-server, same machine)"
-rates=(); mbs=()
+rates=(); mbs=(); cpus=()
 for i in 1 2 3 4 5; do
   line=$("$reader" --port "$port" --page-size $page --prefetch 1 --expect-rows $rows)
   echo "scopekit run $i: $line"
   rates+=("$(field rows_per_s "$line")"); mbs+=("$(field mb_per_s "$line")")
+  cpus+=("$(field cpu_ns_per_row "$line")")
 done
-sk_rate=$(median "${rates[@]}"); sk_mb=$(median "${mbs[@]}")
+sk_rate=$(median "${rates[@]}"); sk_mb=$(median "${mbs[@]}"); sk_cpu=$(median "${cpus[@]}")
 if /usr/bin/python3 -c 'import cassandra' 2>/dev/null; then
-  py_rates=()
+  py_rates=(); py_cpus=()
   for i in 1 2 3; do
     py=$(/usr/bin/python3 bench/python_stream_reader.py "$port" \
          "SELECT id, name, payload FROM demo.rows" $page $rows 2>/dev/null)
     echo "python driver run $i: $py"
-    py_rates+=("$(field rows_per_s "$py")")
+    py_rates+=("$(field rows_per_s "$py")"); py_cpus+=("$(field cpu_ns_per_row "$py")")
   done
-  py_rate=$(median "${py_rates[@]}")
+  py_rate=$(median "${py_rates[@]}"); py_cpu=$(median "${py_cpus[@]}")
+  cpu_ratio=$(awk -v a="$py_cpu" -v b="$sk_cpu" 'BEGIN { printf "%.1f", a / b }')
   ratio=$(awk -v a="$sk_rate" -v b="$py_rate" 'BEGIN { printf "%.1f", a / b }')
 else
   echo "python driver:  not installed (apt-get install python3-cassandra)"; py_rate=n/a; ratio=n/a
+  py_cpu=n/a; cpu_ratio=n/a
 fi
 
 echo "== 2. peak RSS of the client: 100,000 rows against 10,000,000 rows"
@@ -104,6 +109,7 @@ printf '%-44s %s\n' "scopekit rows/s (median of 5)" "$sk_rate"
 printf '%-44s %s\n' "scopekit MB/s of name+payload" "$sk_mb"
 printf '%-44s %s\n' "python driver rows/s (median of 3)" "$py_rate"
 printf '%-44s %s\n' "ratio scopekit / python" "$ratio"
+printf '%-44s %s\n' "client CPU ns per row, scopekit / python" "$sk_cpu / $py_cpu (python uses ${cpu_ratio}x)"
 printf '%-44s %s\n' "peak RSS kB, 100k rows / 10M rows (max of runs)" "$rss_small / $rss_huge (x$rss_ratio)"
 printf '%-44s %s\n' "prefetch 2 vs 0 with per-row work (median s)" "$s0 / $s2 ($gain% less time)"
 kill -TERM "$server_pid"

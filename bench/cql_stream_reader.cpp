@@ -5,8 +5,10 @@
 //
 // Reads every row with row_stream::next() and, for each, reads the id (bigint) and the sizes
 // of the name and the payload (the way an exporter would touch them); --work-ns adds that
-// much busy work per row (a consumer that does something). Prints one line:
+// much busy work per row (a consumer that does something). Prints one line (cpu_ns_per_row:
+// the CPU time of every thread of the process while streaming, per row):
 //   rows=<n> bytes=<payload bytes> seconds=<s> rows_per_s=<r> mb_per_s=<m> max_rss_kb=<k>
+//   cpu_ns_per_row=<c>
 // and exits 1 if --expect-rows is given and differs. max_rss_kb is this process's peak RSS.
 #include "scopekit/cql/session.hpp"
 #include "scopekit/sync_wait.hpp"
@@ -82,6 +84,16 @@ arguments parse(int argc, char** argv) {
   return a;
 }
 
+// CPU time of the process so far, every thread, user and system.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  const auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(u.ru_utime) + seconds(u.ru_stime);
+}
+
 // Busy work of about `ns` nanoseconds, measured against the clock.
 void spin(long long ns) {
   if (ns <= 0) {
@@ -102,6 +114,7 @@ int main(int argc, char** argv) {
       long long bytes = 0;
       std::int64_t id_sum = 0;
       double seconds = 0;
+      double cpu_seconds = 0;  // of the whole process (every thread) while streaming
     };
     const totals t = scopekit::sync_wait([&]() -> scopekit::task<totals> {
       scopekit::cql::session_options options;
@@ -113,6 +126,7 @@ int main(int argc, char** argv) {
       so.prefetch_pages = a.prefetch;
       totals out;
       const auto start = std::chrono::steady_clock::now();
+      const double cpu_start = cpu_seconds();
       {
         scopekit::cql::row_stream rows =
             co_await s.execute_stream(scopekit::cql::statement{a.query, {}}, so);
@@ -126,14 +140,18 @@ int main(int argc, char** argv) {
         co_await rows.close();
       }
       out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      out.cpu_seconds = cpu_seconds() - cpu_start;
       co_await s.close();
       co_return out;
     }());
     rusage usage_now{};
     ::getrusage(RUSAGE_SELF, &usage_now);
-    std::printf("rows=%lld bytes=%lld seconds=%.4f rows_per_s=%.0f mb_per_s=%.1f max_rss_kb=%ld\n",
-                t.rows, t.bytes, t.seconds, static_cast<double>(t.rows) / t.seconds,
-                static_cast<double>(t.bytes) / t.seconds / 1e6, usage_now.ru_maxrss);
+    std::printf(
+        "rows=%lld bytes=%lld seconds=%.4f rows_per_s=%.0f mb_per_s=%.1f max_rss_kb=%ld "
+        "cpu_ns_per_row=%.1f\n",
+        t.rows, t.bytes, t.seconds, static_cast<double>(t.rows) / t.seconds,
+        static_cast<double>(t.bytes) / t.seconds / 1e6, usage_now.ru_maxrss,
+        t.rows == 0 ? 0.0 : t.cpu_seconds * 1e9 / static_cast<double>(t.rows));
     if (a.expect_rows >= 0 && t.rows != a.expect_rows) {
       std::fprintf(stderr, "cql_stream_reader: expected %lld rows, read %lld\n", a.expect_rows,
                    t.rows);

@@ -25,15 +25,19 @@ def main(argv):
     size = 0
     id_sum = 0
     start = time.perf_counter()
+    cpu_start = time.process_time()  # every thread of the process, user and system
     for row in session.execute(SimpleStatement(query, fetch_size=fetch_size)):
         id_sum += row[0]
         size += len(row[1]) + len(row[2])
         rows += 1
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     cluster.shutdown()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print("rows=%d bytes=%d seconds=%.4f rows_per_s=%.0f mb_per_s=%.1f max_rss_kb=%d"
-          % (rows, size, seconds, rows / seconds, size / seconds / 1e6, rss))
+    print("rows=%d bytes=%d seconds=%.4f rows_per_s=%.0f mb_per_s=%.1f max_rss_kb=%d "
+          "cpu_ns_per_row=%.1f"
+          % (rows, size, seconds, rows / seconds, size / seconds / 1e6, rss,
+             cpu * 1e9 / rows if rows else 0.0))
     if expect >= 0 and (rows != expect or id_sum != expect * (expect - 1) // 2):
         print("python_stream_reader: expected %d rows" % expect, file=sys.stderr)
         return 1
