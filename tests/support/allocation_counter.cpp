@@ -30,8 +30,17 @@ void* operator new(std::size_t size) {
   }
   throw std::bad_alloc{};
 }
+// The nothrow form too (std::stable_sort's temporary buffer uses it): left to the library (or
+// to a sanitizer's interceptor, which allocates its own way), its memory would come back
+// through the free() above, a mismatch AddressSanitizer reports.
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  count.fetch_add(1, std::memory_order_relaxed);
+  bytes.fetch_add(static_cast<long long>(size), std::memory_order_relaxed);
+  return std::malloc(size == 0 ? 1 : size);
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
