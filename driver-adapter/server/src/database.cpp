@@ -15,13 +15,6 @@ bool bytes_less::operator()(std::span<const std::byte> a,
   return c < 0 || (c == 0 && a.size() < b.size());
 }
 
-void synthetic_payload(std::int64_t id, std::span<std::byte, synthetic_payload_size> out) noexcept {
-  const auto base = static_cast<std::uint64_t>(id) * 31U;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    out[i] = static_cast<std::byte>((base + i) & 0xFFU);
-  }
-}
-
 uuid table_id(std::string_view keyspace, std::string_view table) noexcept {
   // Two FNV-1a hashes of "keyspace.table" with different offsets, shaped as a version 4 UUID.
   auto fnv = [&](std::uint64_t h) {

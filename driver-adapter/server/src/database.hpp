@@ -6,8 +6,10 @@
 
 #include "scopekit/cql/value.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,8 +35,22 @@ using stored_row = std::vector<cell>;
 /// Bytes per payload of a synthetic row.
 inline constexpr std::size_t synthetic_payload_size = 100;
 
-/// The payload of synthetic row `id`: byte i is (id * 31 + i) mod 256.
-void synthetic_payload(std::int64_t id, std::span<std::byte, synthetic_payload_size> out) noexcept;
+/// Byte k is k mod 256: every synthetic payload is a window of it.
+inline constexpr std::array<std::byte, 256 + synthetic_payload_size> synthetic_pattern = [] {
+  std::array<std::byte, 256 + synthetic_payload_size> bytes{};
+  for (std::size_t k = 0; k < bytes.size(); ++k) {
+    bytes[k] = static_cast<std::byte>(k & 0xFFU);
+  }
+  return bytes;
+}();
+
+/// The payload of synthetic row `id`: byte i is (id * 31 + i) mod 256, the window of
+/// synthetic_pattern that starts at (id * 31) mod 256.
+inline void synthetic_payload(std::int64_t id,
+                              std::span<std::byte, synthetic_payload_size> out) noexcept {
+  const std::size_t first = (static_cast<std::uint64_t>(id) * 31U) & 0xFFU;
+  std::memcpy(out.data(), synthetic_pattern.data() + first, synthetic_payload_size);
+}
 
 struct table {
   std::string keyspace;

@@ -284,7 +284,7 @@ public:
   cell_view cell(std::size_t column) override {
     if (!cells_made_) {
       id_bytes_ = bigint_bytes(id_);
-      name_size_ = write_name(id_, name_);
+      name_current();
       synthetic_payload(id_, payload_);
       cells_made_ = true;
     }
@@ -304,45 +304,62 @@ public:
   }
   // Every row of a large synthetic table goes through here: each cell is written where it goes.
   void append_row(std::vector<std::byte>& out, std::span<const std::size_t> columns) override {
-    std::array<char, 4 + 20> name{'r', 'o', 'w', '-'};
-    const std::size_t name_size = write_name(id_, name);
+    name_current();
     std::size_t size = 0;
     for (const std::size_t c : columns) {
-      size += 4 + (c == 0 ? 8 : c == 1 ? name_size : synthetic_payload_size);
+      size += 4 + (c == 0 ? 8 : c == 1 ? name_size_ : synthetic_payload_size);
     }
-    std::size_t at = out.size();
+    const std::size_t at = out.size();
     out.resize(at + size);
-    const auto put_length = [&](std::size_t n) {
-      for (int shift = 24; shift >= 0; shift -= 8) {
-        out[at++] = static_cast<std::byte>((n >> static_cast<unsigned>(shift)) & 0xFFU);
-      }
-    };
+    std::byte* p = out.data() + at;
     for (const std::size_t c : columns) {
       if (c == 0) {
-        put_length(8);
+        p = put_int(p, 8);
         const auto id = bigint_bytes(id_);
-        std::copy(id.begin(), id.end(), out.begin() + static_cast<std::ptrdiff_t>(at));
-        at += 8;
+        p = std::copy(id.begin(), id.end(), p);
       } else if (c == 1) {
-        put_length(name_size);
-        std::transform(name.begin(), name.begin() + static_cast<std::ptrdiff_t>(name_size),
-                       out.begin() + static_cast<std::ptrdiff_t>(at),
-                       [](char ch) { return static_cast<std::byte>(ch); });
-        at += name_size;
+        p = put_int(p, static_cast<std::uint32_t>(name_size_));
+        std::memcpy(p, name_.data(), name_size_);
+        p += name_size_;
       } else {
-        put_length(synthetic_payload_size);
-        synthetic_payload(id_, std::span<std::byte, synthetic_payload_size>(
-                                   out.data() + at, synthetic_payload_size));
-        at += synthetic_payload_size;
+        p = put_int(p, static_cast<std::uint32_t>(synthetic_payload_size));
+        synthetic_payload(id_, std::span<std::byte, synthetic_payload_size>(p, synthetic_payload_size));
+        p += synthetic_payload_size;
       }
     }
   }
 
 private:
-  // Writes the digits of `id` after "row-" in `name`; returns the name's length.
-  static std::size_t write_name(std::int64_t id, std::array<char, 4 + 20>& name) noexcept {
-    const auto result = std::to_chars(name.data() + 4, name.data() + name.size(), id);
-    return static_cast<std::size_t>(result.ptr - name.data());
+  static std::byte* put_int(std::byte* p, std::uint32_t n) noexcept {
+    for (unsigned shift = 24;; shift -= 8) {
+      *p++ = static_cast<std::byte>((n >> shift) & 0xFFU);
+      if (shift == 0) {
+        return p;
+      }
+    }
+  }
+
+  // Makes name_ "row-" and the digits of id_. Rows come in order of id, so the digits of the
+  // previous row are usually incremented in place (cheaper than converting); a carry out of
+  // the first digit, a negative id or a jump converts.
+  void name_current() noexcept {
+    if (named_ && id_ == named_id_) {
+      return;
+    }
+    if (named_ && named_id_ >= 0 && id_ == named_id_ + 1) {
+      for (std::size_t i = name_size_; i-- > 4;) {
+        if (name_[i] != '9') {
+          ++name_[i];
+          named_id_ = id_;
+          return;
+        }
+        name_[i] = '0';
+      }
+    }
+    const auto result = std::to_chars(name_.data() + 4, name_.data() + name_.size(), id_);
+    name_size_ = static_cast<std::size_t>(result.ptr - name_.data());
+    named_id_ = id_;
+    named_ = true;
   }
 
   std::int64_t next_;
@@ -353,6 +370,8 @@ private:
   std::array<std::byte, 8> id_bytes_{};
   std::array<char, 4 + 20> name_{'r', 'o', 'w', '-'};  // "row-" and at most 20 digits
   std::size_t name_size_ = 4;
+  std::int64_t named_id_ = 0;  // whose digits name_ holds, once named_
+  bool named_ = false;
   std::array<std::byte, synthetic_payload_size> payload_{};
 };
 
