@@ -440,6 +440,17 @@ bool matches(row_cursor& rows, const std::vector<condition>& conditions) {
   });
 }
 
+// The start of a Rows body: the kind, the metadata, and a rows_count of 0 to fill in.
+void write_rows_prefix(byte_writer& out, const result_metadata& metadata) {
+  out.write_int(static_cast<std::int32_t>(result_kind::rows));
+  write_result_metadata(out, metadata);
+  out.write_int(0);
+}
+
+// Where a Rows body's paging state starts, when it has one (spec 4.2.5.2): after the kind,
+// the metadata's flags and column count, and the paging state's own length, an [int] each.
+constexpr std::size_t paging_state_offset = 4 + 4 + 4 + 4;
+
 // Writes the RESULT frame of one page of `rows`. The cells go straight into `out`, after a
 // prefix (frame header, kind, metadata, rows_count) written first with the paging state this
 // page will most likely end with: a full page followed by more, whose last key has the size of
@@ -458,13 +469,8 @@ void write_rows_page(byte_writer& out, std::int16_t stream, row_cursor& rows,
     guess.after = std::vector<std::byte>(position.after ? position.after->size() : 8);
     metadata.paging_state = std::vector<std::byte>(encode_position(guess).size());
   }
-  const auto write_prefix = [&](byte_writer& w, const result_metadata& m) {
-    w.write_int(static_cast<std::int32_t>(result_kind::rows));
-    write_result_metadata(w, m);
-    w.write_int(0);  // rows_count, filled in at the end
-  };
   begin_frame(out, response_version, 0, stream, opcode::result);
-  write_prefix(out, metadata);
+  write_rows_prefix(out, metadata);
   std::size_t cells_start = buffer.size();
 
   std::int64_t count = 0;
@@ -508,15 +514,14 @@ void write_rows_page(byte_writer& out, std::int16_t stream, row_cursor& rows,
   const std::size_t prefix_start = start + header_size;
   if (paging_state && metadata.paging_state &&
       paging_state->size() == metadata.paging_state->size()) {
-    // The guess was right: the paging state goes where its placeholder is, after the flags,
-    // the column count and its own length.
+    // The guess was right: the paging state goes where its placeholder is.
     std::copy(paging_state->begin(), paging_state->end(),
-              buffer.begin() + static_cast<std::ptrdiff_t>(prefix_start + 4 + 4 + 4 + 4));
+              buffer.begin() + static_cast<std::ptrdiff_t>(prefix_start + paging_state_offset));
   } else {
     metadata.paging_state = std::move(paging_state);
     std::vector<std::byte> prefix;
     byte_writer w{prefix};
-    write_prefix(w, metadata);
+    write_rows_prefix(w, metadata);
     const std::size_t old_size = cells_start - prefix_start;
     const std::size_t cells_size = buffer.size() - cells_start;
     if (prefix.size() > old_size) {
@@ -663,9 +668,7 @@ void run_select(byte_writer& out, std::int16_t stream, const select_statement& s
     next.empties += 1;
     metadata.paging_state = encode_position(next);
     const std::size_t start = begin_frame(out, response_version, 0, stream, opcode::result);
-    out.write_int(static_cast<std::int32_t>(result_kind::rows));
-    write_result_metadata(out, metadata);
-    out.write_int(0);
+    write_rows_prefix(out, metadata);
     end_frame(out, start);
     return;
   }
