@@ -37,21 +37,8 @@ void response_future::complete(response_result result) noexcept {
     done_ = true;
     result_ = std::move(result);
   }
-  heads_.close();  // too late for a look at the start; a head callback under way finishes
   callbacks_.invoke(result_);
   callbacks_.close();  // nothing is called twice; callables are destroyed now
-}
-
-void response_future::head_arrived(const frame_header& header,
-                                   std::span<const std::byte> body_start) noexcept {
-  {
-    const std::lock_guard lock{mutex_};
-    if (done_ || head_seen_) {
-      return;
-    }
-    head_seen_ = true;
-  }
-  heads_.invoke(header, body_start);
 }
 
 namespace detail {
@@ -113,7 +100,6 @@ struct connection_io {
   void read_frames();  // throws protocol_error / connection_error
   void update_receive_low_water() noexcept;
   void deliver(frame&& f);
-  void report_head();
   void fail_all(const std::exception_ptr& error) noexcept;
 
   connection_options options;
@@ -125,7 +111,6 @@ struct connection_io {
   std::vector<std::byte> writing;      // the I/O thread's bytes being written
   std::size_t written = 0;         // of `writing`
   int receive_low_water = 1;       // SO_RCVLOWAT of fd
-  bool head_reported = false;      // report_head() ran for the frame being received
 
   mutable std::mutex mutex;
   std::vector<std::byte> outgoing;  // frames queued by send()
@@ -416,7 +401,6 @@ bool connection_io::flush() {
 }
 
 void connection_io::deliver(frame&& f) {
-  head_reported = false;
   const std::int16_t stream = f.header.stream;
   if (stream < 0) {
     return;  // EVENT (-1): not registered for, ignored
@@ -501,31 +485,10 @@ void connection_io::read_frames() {
         }
       }
     }
-    report_head();
     if (received < target.size()) {
       update_receive_low_water();
       return;  // drained: back to poll
     }
-  }
-}
-
-// A large response has begun to arrive and the rest is still on its way: its future may want
-// a look at the start (response_future::on_head). Once per frame.
-void connection_io::report_head() {
-  const frame_header* header = splitter.partial_header();
-  if (header == nullptr || head_reported || header->stream < 0) {
-    return;
-  }
-  head_reported = true;
-  std::shared_ptr<response_future> future;
-  {
-    const std::lock_guard lock{mutex};
-    if (static_cast<std::size_t>(header->stream) < in_flight.size()) {
-      future = in_flight[static_cast<std::size_t>(header->stream)];
-    }
-  }
-  if (future) {
-    future->head_arrived(*header, splitter.partial_body());
   }
 }
 

@@ -7,7 +7,6 @@
 #include "scopekit/cql/row_stream.hpp"
 
 #include "scopekit/cql/exceptions.hpp"
-#include "scopekit/cql/response.hpp"
 #include "scopekit/stopped_error.hpp"
 
 #include <atomic>
@@ -64,91 +63,24 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
     {
       const std::lock_guard lock{mutex};
       message = request;
-      // The page timeout counts from the request of the page awaited: the one arriving while
-      // its successor is asked for early (on_head) is still that page.
-      (next_requested_early ? early_requested_at : requested_at) = clock::now();
+      requested_at = clock::now();
     }
     const std::shared_ptr<response_future> future = conn->send(std::move(message));
-    callback_registration head = future->on_head(
-        [self = shared_from_this(), seq](const frame_header& header,
-                                         std::span<const std::byte> body) noexcept {
-          self->on_head(seq, header, body);
-        });
     callback_registration registered = future->on_complete(
         [self = shared_from_this()](response_result& r) noexcept { self->on_response(r); });
     callback_registration stale;
-    callback_registration stale_head;
     {
       const std::lock_guard lock{mutex};
       if (!closed && seq == request_seq && in_flight) {
         // The registration replaced may be that of the callback running this very call (on
-        // the I/O thread, from on_response or on_head): reset here, inside its own invocation,
-        // it would not wait, and the running callback would keep this state alive after a
-        // concurrent close_now() returned. It is kept until the next swap or close_now(),
-        // which waits. (The page whose head asked for this one is still to be completed: its
-        // registration, now the previous one, must stay too.)
+        // the I/O thread, from on_response): reset here, inside its own invocation, it would
+        // not wait, and the running callback would keep this state alive after a concurrent
+        // close_now() returned. It is kept until the next swap or close_now(), which waits.
         stale = std::exchange(previous_registration,
                               std::exchange(registration, std::move(registered)));
-        stale_head = std::exchange(previous_head_registration,
-                                   std::exchange(head_registration, std::move(head)));
-        registered_seq = seq;
       } else {
         stale = std::move(registered);  // already answered (or closed): nothing to keep
-        stale_head = std::move(head);
       }
-    }
-  }
-
-  // On the I/O thread, when a page too large for one read has begun to arrive. If the part
-  // received holds the paging state, and the bound allows one more page with this one counted
-  // as held, the next page is asked for now rather than once this one is complete: the server
-  // prepares it while this one travels, instead of waiting for a round trip per page.
-  // `seq` is the request the page answers: only the latest request, once its registrations are
-  // stored (send_next), may ask early; otherwise the swap there could drop a registration that
-  // is still needed.
-  void on_head(std::uint64_t seq, const frame_header& header,
-               std::span<const std::byte> body) noexcept {
-    constexpr std::uint8_t before_message =
-        frame_flags::tracing | frame_flags::custom_payload | frame_flags::warning;
-    if (header.op != opcode::result || (header.flags & before_message) != 0) {
-      return;  // not a Rows body that starts the frame: on_response decides
-    }
-    std::optional<std::vector<std::byte>> next_state;
-    try {
-      byte_reader in(body);
-      if (in.read_int("result.kind") != static_cast<std::int32_t>(result_kind::rows)) {
-        return;
-      }
-      next_state = read_result_metadata(in, "rows").paging_state;
-    } catch (...) {
-      return;  // the metadata is not all there yet (or is malformed: on_response says so)
-    }
-    if (!next_state) {
-      return;  // the last page
-    }
-    std::uint64_t more = 0;
-    {
-      const std::lock_guard lock{mutex};
-      if (closed || error || page_error || exhausted || !in_flight || next_requested_early ||
-          seq != request_seq || seq != registered_seq) {
-        return;
-      }
-      if (options.max_pages && pages.load(std::memory_order_relaxed) + 1 >= *options.max_pages) {
-        return;  // the page arriving is the last one allowed
-      }
-      // The arriving page joins `ready`, or is the one read if the consumer waits for it.
-      const std::size_t ahead = ready.size() + 1 - (waiter ? 1 : 0);
-      if (ahead >= options.prefetch_pages) {
-        return;
-      }
-      parameters().paging_state = std::move(next_state);
-      next_requested_early = true;
-      more = ++request_seq;
-    }
-    try {
-      send_next(more);
-    } catch (...) {
-      wake_with(std::current_exception());
     }
   }
 
@@ -159,13 +91,7 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
     executor* ex = nullptr;
     {
       const std::lock_guard lock{mutex};
-      // Was the next page asked for when this one began to arrive (on_head)? Then that
-      // request is in flight now, and this page's paging state has been used.
-      const bool asked_early = std::exchange(next_requested_early, false);
-      in_flight = asked_early;
-      if (asked_early) {
-        requested_at = early_requested_at;  // the next page awaited is the one asked for early
-      }
+      in_flight = false;
       if (closed || error || page_error) {
         return;  // a late page: dropped
       }
@@ -184,9 +110,7 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
           const auto& next_state = rows->metadata().paging_state;
           const bool capped =
               options.max_pages && pages.load(std::memory_order_relaxed) >= *options.max_pages;
-          if (asked_early) {
-            // The paging state is in use already; the page after this one is on its way.
-          } else if (next_state && !capped) {
+          if (next_state && !capped) {
             parameters().paging_state = *next_state;
           } else {
             exhausted = true;
@@ -199,7 +123,7 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
           // waits), so that page counts as the one being read: asking for the next one here
           // rather than when the consumer wakes saves a round of wake-ups per page.
           const std::size_t ahead = ready.size() - (waiter && !ready.empty() ? 1 : 0);
-          if (!asked_early && !exhausted && (n == 0 || ahead < options.prefetch_pages)) {
+          if (!exhausted && (n == 0 || ahead < options.prefetch_pages)) {
             in_flight = true;
             more = ++request_seq;
           }
@@ -283,19 +207,14 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
   const stream_options options;
   std::deque<std::unique_ptr<rows_result>> ready;
   bool in_flight = false;
-  bool next_requested_early = false;  // on_head asked for the page after the one arriving
   bool exhausted = false;
   bool closed = false;
   std::exception_ptr error;       // the stream has failed: every next() throws it
   std::exception_ptr page_error;  // the answer to the last request: error once `ready` is read
   std::uint64_t request_seq = 0;
-  std::uint64_t registered_seq = 0;  // the request whose registrations `registration` holds
   callback_registration registration;  // on the future of the request in flight
   callback_registration previous_registration;  // the one before (its callback may be running)
-  callback_registration head_registration;           // on_head of the request in flight
-  callback_registration previous_head_registration;  // and of the one before
-  clock::time_point requested_at;        // of the oldest page request in flight
-  clock::time_point early_requested_at;  // of the request on_head sent, while one is ahead of it
+  clock::time_point requested_at;
   std::coroutine_handle<> waiter;
   executor* exec = nullptr;
 };
@@ -513,8 +432,6 @@ void row_stream::close_now() noexcept {
   const std::shared_ptr<detail::stream_state> st = std::move(state_);
   callback_registration registration;
   callback_registration previous_registration;
-  callback_registration head_registration;
-  callback_registration previous_head_registration;
   std::deque<std::unique_ptr<rows_result>> pages;
   std::coroutine_handle<> h;
   executor* ex = nullptr;
@@ -523,16 +440,12 @@ void row_stream::close_now() noexcept {
     st->closed = true;
     registration = std::move(st->registration);
     previous_registration = std::move(st->previous_registration);
-    head_registration = std::move(st->head_registration);
-    previous_head_registration = std::move(st->previous_head_registration);
     pages.swap(st->ready);
     h = std::exchange(st->waiter, {});
     ex = st->exec;
   }
   registration.reset();  // the callbacks are gone (and waited for) before this returns
   previous_registration.reset();
-  head_registration.reset();
-  previous_head_registration.reset();
   disarm(*st);
   current_.reset();
   position_ = 0;

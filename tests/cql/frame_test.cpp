@@ -243,33 +243,6 @@ TEST(FrameSplitter, BodySpaceReceivesInPlace) {
   EXPECT_TRUE(std::equal(out.body.begin(), out.body.end(), body_of(f).begin(), body_of(f).end()));
 }
 
-TEST(FrameSplitter, APartialFrameShowsItsHeaderAndTheBodySoFar) {
-  const bytes f = numbered_frame(100000, 3);
-  frame_splitter splitter;
-  EXPECT_EQ(splitter.partial_header(), nullptr);  // nothing yet
-  splitter.feed(std::span<const std::byte>(f).first(5));
-  EXPECT_EQ(splitter.partial_header(), nullptr);  // half a header
-  EXPECT_TRUE(splitter.partial_body().empty());
-  splitter.feed(std::span<const std::byte>(f).subspan(5, header_size + 1000 - 5));
-  const frame_header* header = splitter.partial_header();
-  ASSERT_NE(header, nullptr);
-  EXPECT_EQ(header->stream, 3);
-  EXPECT_EQ(header->length, 100000);
-  const std::span<const std::byte> start = splitter.partial_body();
-  EXPECT_TRUE(std::equal(start.begin(), start.end(), body_of(f).begin(), body_of(f).begin() + 1000));
-  // Received in place, the body so far grows with what was committed.
-  const std::span<std::byte> room = splitter.body_space();
-  ASSERT_GE(room.size(), 500U);
-  std::copy_n(body_of(f).begin() + 1000, 500, room.begin());
-  splitter.commit(500);
-  EXPECT_EQ(splitter.partial_body().size(), 1500U);
-  splitter.feed(body_of(f).subspan(1500));
-  ASSERT_TRUE(splitter.has_frame());
-  EXPECT_EQ(splitter.partial_header(), nullptr);  // complete: no longer partial
-  EXPECT_TRUE(splitter.partial_body().empty());
-  EXPECT_EQ(splitter.take().body.size(), 100000U);
-}
-
 TEST(FrameSplitter, BodySpaceNeverRunsPastTheBody) {
   const bytes f = numbered_frame(70000, 2);
   frame_splitter splitter;

@@ -230,25 +230,6 @@ protected:
   server server_;
 };
 
-/// Opens a listening TCP socket on 127.0.0.1 with a port of the system's choice; sets `fd` and
-/// `port`, or adds a test failure naming `who` and leaves fd negative or port 0.
-inline void listen_on_loopback(int& fd, std::uint16_t& port, const char* who) {
-  fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = 0;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
-  auto* generic = reinterpret_cast<sockaddr*>(&address);
-  socklen_t size = sizeof address;
-  if (fd < 0 || ::bind(fd, generic, size) != 0 || ::listen(fd, 8) != 0 ||
-      ::getsockname(fd, generic, &size) != 0) {
-    ADD_FAILURE() << who << ": cannot listen";
-    return;
-  }
-  port = ntohs(address.sin_port);
-}
-
 /// A TCP listener on 127.0.0.1 that does not speak CQL v4. Its thread answers (or not) each
 /// connection it accepts, and stops when the listener is destroyed.
 class fake_listener {
@@ -268,10 +249,20 @@ public:
       "Invalid or unsupported protocol version; supported versions are (5/v5)";
 
   explicit fake_listener(behaviour b) : behaviour_(b) {
-    listen_on_loopback(fd_, port_, "fake_listener");
-    if (port_ == 0) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = 0;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+    auto* generic = reinterpret_cast<sockaddr*>(&address);
+    socklen_t size = sizeof address;
+    if (fd_ < 0 || ::bind(fd_, generic, size) != 0 || ::listen(fd_, 8) != 0 ||
+        ::getsockname(fd_, generic, &size) != 0) {
+      ADD_FAILURE() << "fake_listener: cannot listen";
       return;
     }
+    port_ = ntohs(address.sin_port);
     if (behaviour_ != behaviour::silent) {
       thread_ = std::thread([this] { serve(); });
     }

@@ -21,7 +21,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -214,64 +213,6 @@ TEST_F(CqlConnection, EachResponseCompletesTheFutureOfItsOwnRequest) {
     EXPECT_EQ(name_of(wait_result(*futures[id])), "row-" + std::to_string(id));
   }
   EXPECT_EQ(c->pending(), 0U);
-}
-
-// ---- A look at the start of a large response (response_future::on_head) ------------------
-
-TEST_F(CqlConnection, ALargeResponseShowsItsStartBeforeItCompletes) {
-  const auto c = connect_now();
-  struct seen_head {
-    int calls = 0;
-    bool before_completion = false;
-    bool part_of_the_body = false;
-    std::int32_t kind = 0;
-  };
-  // The start may arrive before on_head is registered (then it is never called for that
-  // request), so several requests are made until one shows it; one is almost always enough.
-  seen_head seen;
-  for (int attempt = 0; attempt < 20 && seen.calls == 0; ++attempt) {
-    // Every row of demo.rows in one page: hundreds of kilobytes, more than one read.
-    query_request everything{"SELECT id, name, payload FROM demo.rows", {}};
-    const std::shared_ptr<response_future> f = c->send(std::move(everything));
-    response_future* const raw = f.get();
-    const callback_registration head =
-        f->on_head([&seen, raw](const frame_header& header,
-                                std::span<const std::byte> body) noexcept {
-          ++seen.calls;
-          seen.before_completion = !raw->ready();
-          seen.part_of_the_body = header.op == opcode::result && !body.empty() &&
-                                  body.size() < static_cast<std::size_t>(header.length);
-          if (body.size() >= 4) {
-            byte_reader in(body);
-            seen.kind = in.read_int("kind");
-          }
-        });
-    const response_result r = wait_result(*f);  // orders the callback's writes before the reads
-    EXPECT_EQ(rows_of(r).row_count(), static_cast<std::size_t>(demo_rows));
-  }
-  EXPECT_EQ(seen.calls, 1);
-  EXPECT_TRUE(seen.before_completion);
-  EXPECT_TRUE(seen.part_of_the_body);
-  EXPECT_EQ(seen.kind, static_cast<std::int32_t>(result_kind::rows));
-}
-
-TEST_F(CqlConnection, AResponseThatArrivesWholeNeverCallsOnHead) {
-  const auto c = connect_now();
-  int heads = 0;
-  for (std::int64_t id = 0; id < 20; ++id) {
-    const std::shared_ptr<response_future> f = c->send(demo_row_query(id));
-    const callback_registration head =
-        f->on_head([&](const frame_header&, std::span<const std::byte>) noexcept { ++heads; });
-    EXPECT_EQ(name_of(wait_result(*f)), "row-" + std::to_string(id));
-  }
-  EXPECT_EQ(heads, 0);
-  // Registered after completion: never called either, and the registration is inert.
-  const std::shared_ptr<response_future> f = c->send(demo_row_query(1));
-  static_cast<void>(wait_result(*f));
-  const callback_registration late =
-      f->on_head([&](const frame_header&, std::span<const std::byte>) noexcept { ++heads; });
-  EXPECT_FALSE(late);
-  EXPECT_EQ(heads, 0);
 }
 
 /// Requests row `id`, then records the id and what was still pending when it completed.

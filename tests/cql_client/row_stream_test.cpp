@@ -9,8 +9,6 @@
 // one comes late) and by round_trip() (client_support.hpp); polls are bounded. After each test
 // no stream state is left (CqlClientTest::TearDown).
 #include "scopekit/cql/row_stream.hpp"
-#include "scopekit/cql/request.hpp"
-#include "scopekit/cql/rows.hpp"
 
 #include "cql_client/client_support.hpp"
 
@@ -21,19 +19,12 @@
 
 #include <gtest/gtest.h>
 
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <limits>
 #include <optional>
-#include <span>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -807,196 +798,6 @@ TEST_F(CqlRowStream, NextPageGivesTheRestOfAPagePartlyReadByNext) {
     expect_each_once(all, demo_rows);
     EXPECT_FALSE(co_await rows.next_page());  // the end stays the end
   });
-}
-
-// ---- Asking for the next page while a page arrives ----------------------------------------
-
-/// A CQL server scripted for one stream: it answers the handshake, then the first QUERY with a
-/// page of `rows` bigints and a paging state, of which it sends the first bytes only (the frame
-/// header and the metadata). It sends the rest once the request for the next page has come, or
-/// after 10 s without it, and records which happened. The next request gets the last page.
-class split_page_server {
-public:
-  explicit split_page_server(std::int32_t rows) : rows_(rows) {
-    listen_on_loopback(fd_, port_, "split_page_server");
-    if (port_ != 0) {
-      thread_ = std::thread([this] { serve(); });
-    }
-  }
-  split_page_server(const split_page_server&) = delete;
-  split_page_server& operator=(const split_page_server&) = delete;
-  split_page_server(split_page_server&&) = delete;
-  split_page_server& operator=(split_page_server&&) = delete;
-  ~split_page_server() {
-    join();
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-
-  std::uint16_t port() const noexcept { return port_; }
-  /// Waits for the server's thread (it ends when the client hangs up); then the two below
-  /// may be read.
-  void join() {
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-  /// The request for page 2 came while the rest of page 1 was withheld.
-  bool asked_early() const noexcept { return asked_early_; }
-  /// The second request carried the paging state of page 1.
-  bool second_request_continued() const noexcept { return continued_; }
-
-private:
-  using clock = std::chrono::steady_clock;
-  static constexpr std::array<std::byte, 3> paging_state{std::byte{'p'}, std::byte{'g'},
-                                                         std::byte{'1'}};
-
-  static bool readable(int fd, clock::time_point deadline) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
-    pollfd p{fd, POLLIN, 0};
-    return left.count() > 0 && ::poll(&p, 1, static_cast<int>(left.count())) > 0;
-  }
-
-  // The next request, or nullopt if none came by `deadline` (or the client hung up).
-  std::optional<request> next_request(int client, clock::time_point deadline) {
-    std::array<std::byte, 4096> buffer{};
-    while (!splitter_.has_frame()) {
-      if (!readable(client, deadline)) {
-        return std::nullopt;
-      }
-      const ssize_t n = ::recv(client, buffer.data(), buffer.size(), 0);
-      if (n <= 0) {
-        return std::nullopt;
-      }
-      std::span<const std::byte> in(buffer.data(), static_cast<std::size_t>(n));
-      while (!in.empty()) {
-        in = in.subspan(splitter_.feed(in));
-      }
-    }
-    return decode_request(splitter_.take());
-  }
-
-  static std::vector<std::byte> answer(std::int16_t stream, const response_message& message) {
-    response r;
-    r.stream = stream;
-    r.message = message;
-    std::vector<std::byte> out;
-    byte_writer w{out};
-    encode_response(w, r);
-    return out;
-  }
-
-  std::vector<std::byte> page(std::int16_t stream, std::int32_t count, bool more) const {
-    result_metadata m;
-    m.column_count = 1;
-    m.global_table = table_spec{"ks", "t"};
-    m.columns = {column_spec{{"ks", "t"}, "id", data_type{type_id::bigint}}};
-    if (more) {
-      m.paging_state = std::vector<std::byte>(paging_state.begin(), paging_state.end());
-    }
-    std::vector<std::byte> out;
-    byte_writer w{out};
-    const std::size_t start = begin_frame(w, response_version, 0, stream, opcode::result);
-    rows_encoder cells{w, m};
-    for (std::int32_t id = 0; id < count; ++id) {
-      cells.add_bigint(more ? id : rows_ + id);
-    }
-    cells.finish();
-    end_frame(w, start);
-    return out;
-  }
-
-  static void send_all(int client, std::span<const std::byte> bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = ::send(client, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) {
-        return;
-      }
-      bytes = bytes.subspan(static_cast<std::size_t>(n));
-    }
-  }
-
-  void serve() {
-    const auto limit = clock::now() + 20s;
-    if (!readable(fd_, limit)) {
-      return;
-    }
-    const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) {
-      return;
-    }
-    std::optional<request> r = next_request(client, limit);  // OPTIONS
-    if (r) {
-      send_all(client, answer(r->stream, supported_response{{{"CQL_VERSION", {"3.0.0"}}}}));
-      r = next_request(client, limit);  // STARTUP
-    }
-    if (r) {
-      send_all(client, answer(r->stream, ready_response{}));
-      r = next_request(client, limit);  // the QUERY of page 1
-    }
-    if (r) {
-      const std::vector<std::byte> first = page(r->stream, rows_, true);
-      const std::size_t head = header_size + 100;  // the header, the kind and the metadata
-      send_all(client, std::span<const std::byte>(first).first(head));
-      std::optional<request> second = next_request(client, clock::now() + 10s);
-      asked_early_ = second.has_value();
-      send_all(client, std::span<const std::byte>(first).subspan(head));
-      if (!second) {
-        second = next_request(client, limit);
-      }
-      if (second) {
-        if (const auto* q = std::get_if<query_request>(&second->message)) {
-          const auto& state = q->parameters.paging_state;
-          continued_ = state && std::equal(state->begin(), state->end(), paging_state.begin(),
-                                           paging_state.end());
-        }
-        send_all(client, page(second->stream, 1, false));
-      }
-    }
-    // Until the client hangs up.
-    std::array<std::byte, 256> rest{};
-    while (readable(client, limit) && ::recv(client, rest.data(), rest.size(), 0) > 0) {
-    }
-    ::close(client);
-  }
-
-  std::int32_t rows_;
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-  frame_splitter splitter_;
-  bool asked_early_ = false;  // written by the server's thread, read after join()
-  bool continued_ = false;
-  std::thread thread_;
-};
-
-TEST(CqlRowStreamReadAhead, TheNextPageIsAskedForWhileAPageArrives) {
-  // With read-ahead allowed (prefetch 1) and the consumer waiting, the request for page 2 goes
-  // out as soon as page 1's paging state is in, before the rest of page 1: without that, the
-  // server here waits 10 s for it and the test fails.
-  split_page_server server{3000};
-  std::vector<std::int64_t> ids;
-  sync_wait([&]() -> task<void> {
-    session_options o;
-    o.port = server.port();
-    session s = co_await session::connect(o);
-    stream_options options;
-    options.page_size = 3000;
-    options.prefetch_pages = 1;
-    row_stream rows = co_await s.execute_stream("SELECT id FROM ks.t", options);
-    while (const auto row = co_await rows.next()) {
-      ids.push_back(row->get<std::int64_t>(0));
-    }
-    co_await rows.close();
-    co_await s.close();
-  }());
-  server.join();
-  EXPECT_TRUE(server.asked_early());
-  EXPECT_TRUE(server.second_request_continued());
-  ASSERT_EQ(ids.size(), 3001U);  // page 1 whole, then page 2
-  for (std::size_t i = 0; i < ids.size(); ++i) {
-    ASSERT_EQ(ids[i], static_cast<std::int64_t>(i));
-  }
 }
 
 }  // namespace

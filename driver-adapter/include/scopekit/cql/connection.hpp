@@ -39,7 +39,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -75,7 +74,6 @@ struct response_result {
 class response_future {
 public:
   using callback_signature = void(response_result&) noexcept;
-  using head_signature = void(const frame_header&, std::span<const std::byte>) noexcept;
 
   response_future() = default;
   response_future(const response_future&) = delete;
@@ -102,21 +100,6 @@ public:
     return {};
   }
 
-  /// Calls `f(header, body_start)` at most once, on the connection's I/O thread, when the
-  /// response's frame header and the first part of its body have arrived but not all of it
-  /// (only a response too large for one read has such a moment; one that arrives whole, or a
-  /// future already completed, never calls it). `body_start` is the body received so far,
-  /// valid during the call. A reader may act on what a large response begins with while the
-  /// rest is on its way: row_stream asks for the next page as soon as it sees the paging state.
-  /// The registration works as on_complete's; the callables are destroyed on completion.
-  template <callback_for<head_signature> F>
-  [[nodiscard]] callback_registration on_head(F&& f) {
-    return heads_.add(std::forward<F>(f));
-  }
-  /// Called by the connection's I/O thread when a response has begun to arrive (see on_head).
-  /// Calls the head callbacks the first time, unless the future has completed.
-  void head_arrived(const frame_header& header, std::span<const std::byte> body_start) noexcept;
-
   /// True once completed.
   bool ready() const {
     const std::lock_guard lock{mutex_};
@@ -129,10 +112,8 @@ public:
 private:
   mutable std::mutex mutex_;
   bool done_ = false;
-  bool head_seen_ = false;
   response_result result_;
   callback_registry<callback_signature> callbacks_;
-  callback_registry<head_signature> heads_;
 };
 
 namespace detail {

@@ -174,18 +174,6 @@ public:
   /// A complete frame waits to be taken.
   bool has_frame() const noexcept { return complete_; }
 
-  /// The header of a frame whose body has begun but is incomplete, or nullptr: lets a reader
-  /// look at the start of a large response while the rest is still on its way.
-  const frame_header* partial_header() const noexcept {
-    return header_done_ && !complete_ ? &current_.header : nullptr;
-  }
-  /// The body bytes of that frame received so far (empty when partial_header() is nullptr).
-  /// Valid until the next call of a non-const member.
-  std::span<const std::byte> partial_body() const noexcept {
-    return header_done_ && !complete_ ? std::span<const std::byte>(current_.body.data(), filled_)
-                                      : std::span<const std::byte>();
-  }
-
   /// Takes the complete frame. Precondition: has_frame().
   frame take() noexcept;
 

@@ -5,10 +5,7 @@
 // rows.next()` yields each row (a view valid until the next call) and std::nullopt at the end.
 // While the consumer works on one page, up to `prefetch_pages` more are fetched (0: strictly
 // one page at a time), so memory stays within prefetch_pages + 1 pages whatever the table
-// size. When that bound allows, a page's successor is asked for as soon as the page's paging
-// state is in (the start of a large page), not once the whole page is: the server prepares
-// the next page while this one travels. Empty pages that say more follows are followed, never
-// taken for the end.
+// size. Empty pages that say more follows are followed, never taken for the end.
 //
 // Errors: the first page's error (even one raised while sending) comes out of the first
 // next(), a later page's out of the next() that needs that page; a server ERROR as the
