@@ -6,7 +6,7 @@
 #   REPETITIONS=9 bench/async_targets.sh          # more repetitions (default 5; medians are used)
 #   MIN_TIME=0.5 bench/async_targets.sh           # longer runs (default 0.2 s per repetition)
 #   JSON=out.json bench/async_targets.sh          # also keep Google Benchmark's JSON
-#   SKIP_BUILD=1 bench/async_targets.sh           # use build/bench as it is
+#   SKIP_BUILD=1 bench/async_targets.sh           # use build/release as it is
 #
 # It runs from any directory and needs cmake, jq and awk. It exits non-zero if one is missing,
 # or if the build or the run fails, a benchmark reports an error (a cleanup, close or child
@@ -50,7 +50,7 @@ if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
   fi
 fi
 
-binary=build/bench/bench/async_benchmark
+binary=build/release/bench/async_benchmark
 if [[ ! -x "${binary}" ]]; then
   echo "async_targets.sh: ${binary} not found (build the bench preset)" >&2
   exit 1
@@ -135,7 +135,7 @@ header() {
     verdict
 }
 
-compiler="$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' build/bench/CMakeCache.txt)"
+compiler="$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' build/release/CMakeCache.txt)"
 echo "scopekit async core: medians of ${repetitions} repetition(s) of ${min_time} s, CPU time"
 echo "built by the bench preset: $("${compiler:-c++}" --version | head -n 1), Release"
 

@@ -21,11 +21,11 @@
 //
 // Exit status: 0, or 1 with a message on stderr (connection refused, an ERROR response, a frame
 // that does not decode, a row count other than ROWS), 2 for a bad command line.
-#include "scopekit/cql/buffer.hpp"
-#include "scopekit/cql/frame.hpp"
-#include "scopekit/cql/request.hpp"
-#include "scopekit/cql/response.hpp"
-#include "scopekit/cql/rows.hpp"
+#include "scopekit/cql/protocol/buffer.hpp"
+#include "scopekit/cql/protocol/frame.hpp"
+#include "scopekit/cql/protocol/request.hpp"
+#include "scopekit/cql/protocol/response.hpp"
+#include "scopekit/cql/protocol/rows.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>

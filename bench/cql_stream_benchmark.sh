@@ -10,15 +10,15 @@
 #   3. prefetch 0 against prefetch 2 when the consumer works ~N ns per row (WORK_NS, 1000;
 #      target: a gain), medians of 3 alternated runs.
 #
-#   bash bench/cql_stream_benchmark.sh [BUILD_DIR]    # default build/bench (cmake --workflow --preset bench)
+#   bash bench/cql_stream_benchmark.sh [BUILD_DIR]    # default build/release (cmake --workflow --preset bench)
 #
 # The server runs as its own process, so the RSS figures are the client's alone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-build=${1:-build/bench}
+build=${1:-build/release}
 server="$build/driver-adapter/server/scopekit-cql-server"
-reader="$build/bench/cql_stream_reader"
+reader="$build/release/cql_stream_reader"
 for f in "$server" "$reader"; do
   [[ -x "$f" ]] || { echo "missing $f: run 'cmake --workflow --preset bench' first" >&2; exit 2; }
 done

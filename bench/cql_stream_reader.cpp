@@ -10,7 +10,7 @@
 //   rows=<n> bytes=<payload bytes> seconds=<s> rows_per_s=<r> mb_per_s=<m> max_rss_kb=<k>
 //   cpu_ns_per_row=<c>
 // and exits 1 if --expect-rows is given and differs. max_rss_kb is this process's peak RSS.
-#include "scopekit/cql/session.hpp"
+#include "scopekit/cql/client/session.hpp"
 #include "scopekit/sync_wait.hpp"
 
 #include <sys/resource.h>

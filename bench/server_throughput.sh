@@ -2,7 +2,7 @@
 # bench/server_throughput.sh - how fast scopekit-cql-server streams a big table to one client,
 # against what the same client reads from a source that costs nothing (the loopback baseline).
 #
-#   bench/server_throughput.sh                  # build the bench preset, use build/bench
+#   bench/server_throughput.sh                  # build the bench preset, use build/release
 #   bench/server_throughput.sh build/bench2     # use that build directory as it is
 #   ROWS=200000 RUNS=5 PAGE_SIZE=1000 bench/server_throughput.sh
 #
@@ -37,7 +37,7 @@ if (($# > 1)); then
   echo "usage: $0 [BUILD_DIR]" >&2
   exit 2
 fi
-build_dir="${1:-build/bench}"
+build_dir="${1:-build/release}"
 if (($# == 0)); then
   build_log="$(mktemp)"
   if ! cmake --workflow --preset bench >"${build_log}" 2>&1; then

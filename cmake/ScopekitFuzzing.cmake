@@ -12,8 +12,8 @@ if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
 endif()
 
 # -fno-sanitize=function: with coverage instrumentation, clang 14 fails to assemble the function
-# type checks' prologue data of driver-adapter/src/connection.cpp ("Cannot represent a difference
-# across sections"); the rest of UBSan stays on.
+# type checks' prologue data of driver-adapter/client/src/connection.cpp ("Cannot represent a
+# difference across sections"); the rest of UBSan stays on. The asan preset does the same.
 add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function
                     -fno-sanitize-recover=all -fno-omit-frame-pointer -g)
 add_link_options(-fsanitize=address,undefined)

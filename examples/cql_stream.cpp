@@ -6,9 +6,9 @@
 // which live_row_streams() shows. The output does not depend on timing: ids come in order and
 // the budget is counted in bytes of rows, not in time.
 #include <scopekit/async_scope.hpp>
-#include <scopekit/cql/row_stream.hpp>
-#include <scopekit/cql/server.hpp>
-#include <scopekit/cql/session.hpp>
+#include <scopekit/cql/client/row_stream.hpp>
+#include <scopekit/cql/server/server.hpp>
+#include <scopekit/cql/client/session.hpp>
 #include <scopekit/sync_wait.hpp>
 #include <scopekit/task.hpp>
 

@@ -6,9 +6,9 @@
 // callbacks synchronously, though it cannot await anything. docs/tutorial/03-four-scenarios.md
 // explains the scenarios. The output does not depend on timing.
 #include <scopekit/async_scope.hpp>
-#include <scopekit/cql/row_stream.hpp>
-#include <scopekit/cql/server.hpp>
-#include <scopekit/cql/session.hpp>
+#include <scopekit/cql/client/row_stream.hpp>
+#include <scopekit/cql/server/server.hpp>
+#include <scopekit/cql/client/session.hpp>
 #include <scopekit/deadline.hpp>
 #include <scopekit/stopped_error.hpp>
 #include <scopekit/sync_wait.hpp>

@@ -16,7 +16,7 @@
 #include "cql_export/output.hpp"
 #include "cql_export/report.hpp"
 
-#include "scopekit/cql/server.hpp"
+#include "scopekit/cql/server/server.hpp"
 #include "scopekit/sync_wait.hpp"
 
 #include <pthread.h>

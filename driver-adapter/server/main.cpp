@@ -2,7 +2,7 @@
 // serves until SIGINT or SIGTERM, exits 0.
 //
 //   scopekit-cql-server --port 0      # prints "listening on 127.0.0.1:<port>"
-#include "scopekit/cql/server.hpp"
+#include "scopekit/cql/server/server.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -4,9 +4,9 @@
 // but a protocol_error is a bug (libFuzzer reports uncaught exceptions, ASan and UBSan the rest).
 //
 // Build and run: tests/fuzz/run_fuzzers.sh (preset `fuzz`, clang++-14).
-#include "scopekit/cql/frame.hpp"
-#include "scopekit/cql/request.hpp"
-#include "scopekit/cql/response.hpp"
+#include "scopekit/cql/protocol/frame.hpp"
+#include "scopekit/cql/protocol/request.hpp"
+#include "scopekit/cql/protocol/response.hpp"
 
 #include <array>
 #include <cstddef>

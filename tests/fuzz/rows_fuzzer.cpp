@@ -4,8 +4,8 @@
 // protocol_error is a bug.
 //
 // Build and run: tests/fuzz/run_fuzzers.sh (preset `fuzz`, clang++-14).
-#include "scopekit/cql/rows.hpp"
-#include "scopekit/cql/value.hpp"
+#include "scopekit/cql/protocol/rows.hpp"
+#include "scopekit/cql/protocol/value.hpp"
 
 #include <algorithm>
 #include <cstddef>

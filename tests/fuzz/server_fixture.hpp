@@ -3,18 +3,19 @@
 // corpus, so that the seeds' statements find the tables, and their EXECUTE ids and paging states
 // are the ones this server hands out.
 //
-// The fixture is the protocol core without sockets (detail::session over a detail::server_shared,
-// see driver-adapter/server/src/session.hpp): the synthetic table demo.rows (50 rows) and
-// keyspace ks with table ks.t (one column of most types, two rows), created by statements.
+// The fixture is the protocol core without sockets (server_detail::connection_session over a
+// server_detail::server_shared, see driver-adapter/server/src/connection_session.hpp): the
+// synthetic table demo.rows (50 rows) and keyspace ks with table ks.t (one column of most types,
+// two rows), created by statements.
 #pragma once
 
 #include "database.hpp"
-#include "session.hpp"
+#include "connection_session.hpp"
 
-#include "scopekit/cql/buffer.hpp"
-#include "scopekit/cql/frame.hpp"
-#include "scopekit/cql/request.hpp"
-#include "scopekit/cql/response.hpp"
+#include "scopekit/cql/protocol/buffer.hpp"
+#include "scopekit/cql/protocol/frame.hpp"
+#include "scopekit/cql/protocol/request.hpp"
+#include "scopekit/cql/protocol/response.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -101,10 +102,10 @@ public:
     context_.local_address.bytes[0] = std::byte{127};
     context_.local_address.bytes[3] = std::byte{1};
     context_.max_frame_body = max_frame_body;
-    detail::add_synthetic_table(shared_.db, "demo", "rows", demo_rows);
-    detail::session s{context_, shared_};
+    server_detail::add_synthetic_table(shared_.db, "demo", "rows", demo_rows);
+    server_detail::connection_session s{context_, shared_};
     bytes out;
-    std::vector<detail::deferred_response> later;
+    std::vector<server_detail::deferred_response> later;
     if (!s.consume(setup(), out, later)) {
       fail("fixture", "the setup statements closed the connection");
     }
@@ -121,11 +122,13 @@ public:
   fixture& operator=(fixture&&) = delete;
   ~fixture() = default;
 
-  detail::server_shared& shared() noexcept { return shared_; }
-  const detail::session_context& context() const noexcept { return context_; }
+  server_detail::server_shared& shared() noexcept { return shared_; }
+  const server_detail::connection_context& context() const noexcept { return context_; }
 
   /// A fresh connection to this server.
-  detail::session connect() { return detail::session{context_, shared_}; }
+  server_detail::connection_session connect() {
+    return server_detail::connection_session{context_, shared_};
+  }
 
 private:
   static const bytes& setup() {
@@ -147,8 +150,8 @@ private:
     return frames;
   }
 
-  detail::server_shared shared_;
-  detail::session_context context_;
+  server_detail::server_shared shared_;
+  server_detail::connection_context context_;
 };
 
 }  // namespace scopekit::cql::fuzz

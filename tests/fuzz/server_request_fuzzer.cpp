@@ -1,6 +1,6 @@
-// libFuzzer target: the embedded CQL server's protocol core (detail::session, no sockets) fed the
-// byte stream of an untrusted client. Each input talks to a fresh server (server_fixture.hpp:
-// demo.rows with 50 rows, ks.t with two rows).
+// libFuzzer target: the embedded CQL server's protocol core (server_detail::connection_session, no
+// sockets) fed the byte stream of an untrusted client. Each input talks to a fresh server
+// (server_fixture.hpp: demo.rows with 50 rows, ks.t with two rows).
 //
 // Input: byte 0 is a control byte, the rest is the client's stream.
 //   bit 0     clear: a STARTUP frame is sent before the stream, so that most inputs get past the
@@ -55,9 +55,9 @@ struct outcome {
 outcome run(std::span<const std::byte> stream, std::span<const std::size_t> cuts,
             std::size_t max_frame_body) {
   fuzz::fixture server{max_frame_body};
-  cql::detail::session s = server.connect();
+  cql::server_detail::connection_session s = server.connect();
   outcome o;
-  std::vector<cql::detail::deferred_response> later;
+  std::vector<cql::server_detail::deferred_response> later;
   std::size_t at = 0;
   for (std::size_t i = 0; i <= cuts.size() && o.open; ++i) {
     const std::size_t end = i < cuts.size() ? cuts[i] : stream.size();

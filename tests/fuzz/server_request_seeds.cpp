@@ -48,9 +48,9 @@ struct seed {
 // The answers of a fresh fixture to STARTUP + `frames`.
 std::vector<cql::response> ask(const bytes& frames) {
   fuzz::fixture server;
-  cql::detail::session s = server.connect();
+  cql::server_detail::connection_session s = server.connect();
   bytes out;
-  std::vector<cql::detail::deferred_response> later;
+  std::vector<cql::server_detail::deferred_response> later;
   const bytes in = fuzz::stream_of({fuzz::startup_frame(), frames});
   if (!s.consume(in, out, later)) {
     fuzz::fail(who, "the fixture closed the connection");

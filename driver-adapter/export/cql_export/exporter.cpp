@@ -6,8 +6,8 @@
 #include "cql_export/report.hpp"
 
 #include "scopekit/async_scope.hpp"
-#include "scopekit/cql/row_stream.hpp"
-#include "scopekit/cql/session.hpp"
+#include "scopekit/cql/client/row_stream.hpp"
+#include "scopekit/cql/client/session.hpp"
 
 #include <algorithm>
 #include <cstddef>

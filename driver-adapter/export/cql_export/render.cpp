@@ -3,8 +3,8 @@
 
 #include "cql_export/concat.hpp"
 
-#include "scopekit/cql/error.hpp"
-#include "scopekit/cql/value.hpp"
+#include "scopekit/cql/protocol/error.hpp"
+#include "scopekit/cql/protocol/value.hpp"
 
 #include <array>
 #include <charconv>

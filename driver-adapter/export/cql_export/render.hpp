@@ -36,9 +36,9 @@
 
 #include "cql_export/options.hpp"
 
-#include "scopekit/cql/buffer.hpp"
-#include "scopekit/cql/data_type.hpp"
-#include "scopekit/cql/rows.hpp"
+#include "scopekit/cql/protocol/buffer.hpp"
+#include "scopekit/cql/protocol/data_type.hpp"
+#include "scopekit/cql/protocol/rows.hpp"
 
 #include <cstddef>
 #include <span>

@@ -4,8 +4,8 @@
 #include "cql_export/concat.hpp"
 #include "cql_export/output.hpp"
 
-#include "scopekit/cql/error.hpp"
-#include "scopekit/cql/exceptions.hpp"
+#include "scopekit/cql/protocol/error.hpp"
+#include "scopekit/cql/client/exceptions.hpp"
 #include "scopekit/scope_error.hpp"
 #include "scopekit/stopped_error.hpp"
 

@@ -4,8 +4,8 @@
 
 #include "database.hpp"
 
-#include "scopekit/cql/error.hpp"
-#include "scopekit/cql/value.hpp"
+#include "scopekit/cql/protocol/error.hpp"
+#include "scopekit/cql/protocol/value.hpp"
 
 #include <arpa/inet.h>
 
@@ -17,7 +17,7 @@
 #include <limits>
 #include <string>
 
-namespace scopekit::cql::detail {
+namespace scopekit::cql::server_detail {
 namespace {
 
 std::string_view kind_name(term::kind k) noexcept {
@@ -455,4 +455,4 @@ bound_value bind_term(const term& t, const data_type& type, std::span<const quer
   return out;
 }
 
-}  // namespace scopekit::cql::detail
+}  // namespace scopekit::cql::server_detail

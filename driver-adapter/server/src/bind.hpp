@@ -1,16 +1,16 @@
 // bind.hpp (internal) - the bytes a literal or a bind marker gives a column of a known type.
 #pragma once
 
-#include "statement.hpp"
+#include "parser.hpp"
 
-#include "scopekit/cql/request.hpp"
+#include "scopekit/cql/protocol/request.hpp"
 
 #include <cstddef>
 #include <span>
 #include <string_view>
 #include <vector>
 
-namespace scopekit::cql::detail {
+namespace scopekit::cql::server_detail {
 
 /// A term bound to a column: bytes, null, or "not set" (a bound value that leaves the column
 /// as it is).
@@ -27,4 +27,4 @@ struct bound_value {
 bound_value bind_term(const term& t, const data_type& type, std::span<const query_value> values,
                       std::string_view column);
 
-}  // namespace scopekit::cql::detail
+}  // namespace scopekit::cql::server_detail

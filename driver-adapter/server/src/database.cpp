@@ -6,7 +6,7 @@
 #include <mutex>
 #include <stdexcept>
 
-namespace scopekit::cql::detail {
+namespace scopekit::cql::server_detail {
 
 bool bytes_less::operator()(std::span<const std::byte> a,
                             std::span<const std::byte> b) const noexcept {
@@ -72,4 +72,4 @@ void add_synthetic_table(database& db, const std::string& keyspace_name,
   it->second.tables.insert_or_assign(table_name, std::move(t));
 }
 
-}  // namespace scopekit::cql::detail
+}  // namespace scopekit::cql::server_detail

@@ -2,9 +2,9 @@
 // shared by every connection, plus synthetic tables whose rows are computed from their id.
 #pragma once
 
-#include "statement.hpp"
+#include "parser.hpp"
 
-#include "scopekit/cql/value.hpp"
+#include "scopekit/cql/protocol/value.hpp"
 
 #include <array>
 #include <cstddef>
@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-namespace scopekit::cql::detail {
+namespace scopekit::cql::server_detail {
 
 /// Orders byte strings as memcmp does, shorter first on a common prefix. (Not
 /// std::vector's operator<, whose inlined memcmp trips GCC 12's -Wstringop-overread at -O3.)
@@ -88,4 +88,4 @@ void add_synthetic_table(database& db, const std::string& keyspace_name,
 /// A deterministic id for a table (a version-4-shaped UUID derived from its names).
 uuid table_id(std::string_view keyspace, std::string_view table) noexcept;
 
-}  // namespace scopekit::cql::detail
+}  // namespace scopekit::cql::server_detail

@@ -1,11 +1,11 @@
 // query.cpp - running statements against the database: schema changes, USE, INSERT, and SELECT
 // with filtering, LIMIT and paging over stored, synthetic and system tables; PREPARE.
 #include "bind.hpp"
-#include "session.hpp"
+#include "connection_session.hpp"
 #include "system_tables.hpp"
 
-#include "scopekit/cql/response.hpp"
-#include "scopekit/cql/rows.hpp"
+#include "scopekit/cql/protocol/response.hpp"
+#include "scopekit/cql/protocol/rows.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -17,7 +17,7 @@
 #include <string>
 #include <utility>
 
-namespace scopekit::cql::detail {
+namespace scopekit::cql::server_detail {
 namespace {
 
 // ---- Paging state -----------------------------------------------------------------------------
@@ -176,7 +176,8 @@ void check_markers(const parsed_statement& statement, const query_parameters& pa
 
 using cell_view = std::optional<std::span<const std::byte>>;
 
-/// Walks a table's rows in key order from a position: the current row's cells, and its key on demand.
+/// Walks a table's rows in key order from a position: the current row's cells, and its key on
+/// demand.
 class row_cursor {
 public:
   row_cursor() = default;
@@ -225,7 +226,7 @@ public:
     return it_ != end_;
   }
   cell_view cell(std::size_t column) override {
-    const detail::cell& c = it_->second[column];
+    const server_detail::cell& c = it_->second[column];
     if (!c) {
       return std::nullopt;
     }
@@ -323,7 +324,8 @@ public:
         p += name_size_;
       } else {
         p = put_int(p, static_cast<std::uint32_t>(synthetic_payload_size));
-        synthetic_payload(id_, std::span<std::byte, synthetic_payload_size>(p, synthetic_payload_size));
+        synthetic_payload(id_,
+                          std::span<std::byte, synthetic_payload_size>(p, synthetic_payload_size));
         p += synthetic_payload_size;
       }
     }
@@ -388,7 +390,7 @@ public:
     return true;
   }
   cell_view cell(std::size_t column) override {
-    const detail::cell& c = (*rows_)[current_][column];
+    const server_detail::cell& c = (*rows_)[current_][column];
     if (!c) {
       return std::nullopt;
     }
@@ -528,7 +530,8 @@ void write_rows_page(byte_writer& out, std::int16_t stream, row_cursor& rows,
       buffer.resize(buffer.size() + (prefix.size() - old_size));
     }
     const auto cells_from = buffer.begin() + static_cast<std::ptrdiff_t>(cells_start);
-    const auto cells_to = buffer.begin() + static_cast<std::ptrdiff_t>(prefix_start + prefix.size());
+    const auto cells_to =
+        buffer.begin() + static_cast<std::ptrdiff_t>(prefix_start + prefix.size());
     if (cells_to < cells_from) {
       std::copy(cells_from, cells_from + static_cast<std::ptrdiff_t>(cells_size), cells_to);
     } else {
@@ -990,7 +993,7 @@ void prepare_statement(byte_writer& out, std::int16_t stream, std::string_view t
                        connection_state& state) {
   const std::size_t mark = out.size();
   try {
-    auto prepared = std::make_shared<prepared_statement>();
+    auto prepared = std::make_shared<prepared_entry>();
     prepared->text = text;
     prepared->keyspace = state.keyspace;
     prepared->parsed = parse_statement(text);
@@ -1004,4 +1007,4 @@ void prepare_statement(byte_writer& out, std::int16_t stream, std::string_view t
   }
 }
 
-}  // namespace scopekit::cql::detail
+}  // namespace scopekit::cql::server_detail

@@ -1,9 +1,12 @@
 // server.cpp - sockets and threads: a listener polled together with a wake-up pipe, and one
 // thread per connection that feeds a session, sends what it answers, and sends the responses a
 // fault delays when they are due.
-#include "scopekit/cql/server.hpp"
+#include "scopekit/cql/server/server.hpp"
 
-#include "session.hpp"
+#include "connection_session.hpp"
+
+#include "scopekit/cql/net/socket.hpp"
+#include "scopekit/cql/net/unique_fd.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -32,13 +35,6 @@ namespace {
 
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::generic_category(), what);
-}
-
-void close_fd(int& fd) noexcept {
-  if (fd >= 0) {
-    ::close(fd);
-    fd = -1;
-  }
 }
 
 // Sends all of `bytes`; false if the peer is gone or the socket was shut down.
@@ -81,7 +77,7 @@ inet_address local_address_of(int fd) {
 
 struct server::state {
   struct connection {
-    int fd = -1;
+    net::unique_fd fd;
     std::thread thread;
     std::atomic<bool> done{false};
   };
@@ -93,10 +89,11 @@ struct server::state {
   void reap_finished();
 
   server_options options;
-  detail::server_shared shared;
+  server_detail::server_shared shared;
   std::atomic<std::size_t> open_connections{0};
-  int listen_fd = -1;
-  std::array<int, 2> wake{-1, -1};  // a pipe: stop() writes, the accept loop wakes up
+  net::unique_fd listen_fd;
+  net::unique_fd wake_read;   // a pipe: stop() writes to wake_write, the accept loop wakes up
+  net::unique_fd wake_write;
   std::uint16_t bound_port = 0;
   bool started = false;
   bool stopped = false;
@@ -108,20 +105,20 @@ struct server::state {
 void server::state::serve(connection& c) noexcept {
   open_connections.fetch_add(1, std::memory_order_relaxed);
   try {
-    detail::session_context context;
-    context.local_address = local_address_of(c.fd);
+    server_detail::connection_context context;
+    context.local_address = local_address_of(c.fd.get());
     context.max_frame_body = options.max_frame_body;
-    detail::session s{context, shared};
+    server_detail::connection_session s{context, shared};
     std::vector<std::byte> in(std::size_t{64} * 1024);
     std::vector<std::byte> out;
-    std::vector<detail::deferred_response> later;  // delayed responses, sorted by due time
+    std::vector<server_detail::deferred_response> later;  // delayed responses, sorted by due time
     for (;;) {
       // Send what is due, then wait for a request or the next due time.
       const auto now = std::chrono::steady_clock::now();
       const auto due = std::find_if(later.begin(), later.end(),
                                     [&](const auto& d) { return d.due > now; });
       const bool sent = std::all_of(later.begin(), due,
-                                    [&](const auto& d) { return send_all(c.fd, d.bytes); });
+                                    [&](const auto& d) { return send_all(c.fd.get(), d.bytes); });
       later.erase(later.begin(), due);
       if (!sent) {
         break;
@@ -131,7 +128,7 @@ void server::state::serve(connection& c) noexcept {
         const auto wait = std::chrono::ceil<std::chrono::milliseconds>(later.front().due - now);
         timeout = static_cast<int>(std::min<std::chrono::milliseconds::rep>(wait.count(), 60'000));
       }
-      pollfd p{c.fd, POLLIN, 0};
+      pollfd p{c.fd.get(), POLLIN, 0};
       const int ready = ::poll(&p, 1, timeout);
       if (ready < 0 && errno != EINTR) {
         break;
@@ -139,7 +136,7 @@ void server::state::serve(connection& c) noexcept {
       if (ready <= 0) {
         continue;
       }
-      const ssize_t n = ::recv(c.fd, in.data(), in.size(), 0);
+      const ssize_t n = ::recv(c.fd.get(), in.data(), in.size(), 0);
       if (n < 0 && errno == EINTR) {
         continue;
       }
@@ -154,7 +151,7 @@ void server::state::serve(connection& c) noexcept {
         std::stable_sort(later.begin(), later.end(),
                          [](const auto& a, const auto& b) { return a.due < b.due; });
       }
-      if (!send_all(c.fd, out) || !keep) {
+      if (!send_all(c.fd.get(), out) || !keep) {
         break;
       }
     }
@@ -162,7 +159,7 @@ void server::state::serve(connection& c) noexcept {
   }
   // The peer sees the end of the stream now; stop() or the accept loop closes the descriptor
   // after joining, so it is never reused while this thread could still touch it.
-  ::shutdown(c.fd, SHUT_RDWR);
+  ::shutdown(c.fd.get(), SHUT_RDWR);
   open_connections.fetch_sub(1, std::memory_order_relaxed);
   c.done.store(true, std::memory_order_release);
 }
@@ -180,14 +177,14 @@ void server::state::reap_finished() {
     }
   }
   for (connection& c : finished) {
-    c.thread.join();
-    close_fd(c.fd);
+    c.thread.join();  // then `finished` closes the descriptors
   }
 }
 
 void server::state::accept_loop() noexcept {
   for (;;) {
-    std::array<pollfd, 2> fds{pollfd{listen_fd, POLLIN, 0}, pollfd{wake[0], POLLIN, 0}};
+    std::array<pollfd, 2> fds{pollfd{listen_fd.get(), POLLIN, 0},
+                              pollfd{wake_read.get(), POLLIN, 0}};
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) {
         continue;
@@ -201,24 +198,21 @@ void server::state::accept_loop() noexcept {
       reap_finished();
     } catch (...) {  // NOLINT(bugprone-empty-catch): retried on the next connection
     }
-    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) {
+    net::unique_fd fd{::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC)};
+    if (!fd) {
       continue;  // the client gave up (ECONNABORTED), or out of descriptors for now
     }
     try {
-      const int one = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      net::set_no_delay(fd.get());
       const std::lock_guard lock{mutex};
       connection& c = connections.emplace_back();
-      c.fd = fd;
+      c.fd = std::move(fd);
       try {
         c.thread = std::thread([this, &c] { serve(c); });
       } catch (...) {
-        ::close(fd);
-        connections.pop_back();
+        connections.pop_back();  // closes the descriptor
       }
     } catch (...) {  // NOLINT(bugprone-empty-catch): no memory for this connection: refuse it
-      ::close(fd);
     }
   }
 }
@@ -235,7 +229,7 @@ std::uint16_t server::port() const noexcept {
 
 void server::add_synthetic_table(const std::string& keyspace, const std::string& table,
                                  std::int64_t rows) {
-  detail::add_synthetic_table(state_->shared.db, keyspace, table, rows);
+  server_detail::add_synthetic_table(state_->shared.db, keyspace, table, rows);
 }
 
 std::uint64_t server::inject(fault f) {
@@ -277,40 +271,45 @@ void server::start() {
                                 "' is not a numeric IPv4 or IPv6 address");
   }
 
-  int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
+  // Everything is acquired into locals first; if any step throws, they close themselves and
+  // the server stays as it was (not started, port 0).
+  net::unique_fd fd{::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+  if (!fd) {
     throw_errno("scopekit::cql::server: socket");
   }
+  const int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address), address_size) != 0) {  // NOLINT
+    throw_errno("scopekit::cql::server: bind");
+  }
+  if (::listen(fd.get(), SOMAXCONN) != 0) {
+    throw_errno("scopekit::cql::server: listen");
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_size = sizeof bound;
+  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &bound_size) != 0) {  // NOLINT
+    throw_errno("scopekit::cql::server: getsockname");
+  }
+  const auto* b4 = reinterpret_cast<const sockaddr_in*>(&bound);   // NOLINT
+  const auto* b6 = reinterpret_cast<const sockaddr_in6*>(&bound);  // NOLINT
+  std::array<int, 2> pipe_fds{-1, -1};
+  if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) {
+    throw_errno("scopekit::cql::server: pipe");
+  }
+  net::unique_fd wake_read{pipe_fds[0]};
+  net::unique_fd wake_write{pipe_fds[1]};
+  s.listen_fd = std::move(fd);
+  s.wake_read = std::move(wake_read);
+  s.wake_write = std::move(wake_write);
   try {
-    const int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, reinterpret_cast<const sockaddr*>(&address), address_size) != 0) {  // NOLINT
-      throw_errno("scopekit::cql::server: bind");
-    }
-    if (::listen(fd, SOMAXCONN) != 0) {
-      throw_errno("scopekit::cql::server: listen");
-    }
-    sockaddr_storage bound{};
-    socklen_t bound_size = sizeof bound;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_size) != 0) {  // NOLINT
-      throw_errno("scopekit::cql::server: getsockname");
-    }
-    const auto* b4 = reinterpret_cast<const sockaddr_in*>(&bound);   // NOLINT
-    const auto* b6 = reinterpret_cast<const sockaddr_in6*>(&bound);  // NOLINT
-    s.bound_port = ntohs(bound.ss_family == AF_INET6 ? b6->sin6_port : b4->sin_port);
-    if (::pipe2(s.wake.data(), O_CLOEXEC) != 0) {
-      throw_errno("scopekit::cql::server: pipe");
-    }
-    s.listen_fd = fd;
     s.acceptor = std::thread([&s] { s.accept_loop(); });
   } catch (...) {
-    close_fd(fd);
-    close_fd(s.wake[0]);
-    close_fd(s.wake[1]);
-    s.listen_fd = -1;
-    s.bound_port = 0;
+    s.listen_fd.reset();
+    s.wake_read.reset();
+    s.wake_write.reset();
     throw;
   }
+  s.bound_port = ntohs(bound.ss_family == AF_INET6 ? b6->sin6_port : b4->sin_port);
   s.started = true;
 }
 
@@ -321,12 +320,12 @@ void server::stop() noexcept {
   }
   s.stopped = true;
   const char byte = 0;
-  while (::write(s.wake[1], &byte, 1) < 0 && errno == EINTR) {
+  while (::write(s.wake_write.get(), &byte, 1) < 0 && errno == EINTR) {
   }
   s.acceptor.join();
-  close_fd(s.listen_fd);
-  close_fd(s.wake[0]);
-  close_fd(s.wake[1]);
+  s.listen_fd.reset();
+  s.wake_read.reset();
+  s.wake_write.reset();
   // No thread adds connections any more. Wake every connection thread out of recv(), then
   // join it, then close its descriptor.
   std::list<state::connection> all;
@@ -335,11 +334,10 @@ void server::stop() noexcept {
     all.splice(all.end(), s.connections);
   }
   for (state::connection& c : all) {
-    ::shutdown(c.fd, SHUT_RDWR);
+    ::shutdown(c.fd.get(), SHUT_RDWR);
   }
   for (state::connection& c : all) {
-    c.thread.join();
-    close_fd(c.fd);
+    c.thread.join();  // then `all` closes the descriptors
   }
 }
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-namespace scopekit::cql::detail {
+namespace scopekit::cql::server_detail {
 namespace {
 
 // Fixed ids: a single node whose identity never changes between runs.
@@ -262,4 +262,4 @@ std::optional<virtual_table> system_table(std::string_view keyspace, std::string
   return std::nullopt;
 }
 
-}  // namespace scopekit::cql::detail
+}  // namespace scopekit::cql::server_detail

@@ -4,13 +4,13 @@
 
 #include "database.hpp"
 
-#include "scopekit/cql/value.hpp"
+#include "scopekit/cql/protocol/value.hpp"
 
 #include <optional>
 #include <string_view>
 #include <vector>
 
-namespace scopekit::cql::detail {
+namespace scopekit::cql::server_detail {
 
 /// A system table's columns and rows, materialized.
 struct virtual_table {
@@ -29,4 +29,4 @@ bool is_system_keyspace(std::string_view keyspace) noexcept;
 std::optional<virtual_table> system_table(std::string_view keyspace, std::string_view name,
                                           const database& db, const inet_address& local);
 
-}  // namespace scopekit::cql::detail
+}  // namespace scopekit::cql::server_detail

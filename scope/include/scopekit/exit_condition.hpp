@@ -19,7 +19,8 @@
 // libstdc++'s experimental scope): a coroutine resumed from a destructor that runs during stack
 // unwinding sees one exception "in flight" that is not its own, so an exception_checker guard
 // fires although the coroutine completes normally; a coroutine whose guards were built during
-// unwinding and that throws later misses its own failure. tests/scope_fail_test.cpp shows both.
+// unwinding and that throws later misses its own failure. tests/scope/scope_fail_test.cpp shows
+// both.
 //
 // Checkers never allocate, never throw and are cheap to copy.
 #pragma once

@@ -5,13 +5,13 @@
 #include <scopekit/unique_resource.hpp>
 
 #if defined(SCOPEKIT_CONSUMER_CQL)
-#include <scopekit/cql/frame.hpp>
+#include <scopekit/cql/protocol/frame.hpp>
 
 #include <vector>
 #endif
 
 #if defined(SCOPEKIT_CONSUMER_CQL_SERVER)
-#include <scopekit/cql/server.hpp>
+#include <scopekit/cql/server/server.hpp>
 #endif
 
 #include <cstdio>

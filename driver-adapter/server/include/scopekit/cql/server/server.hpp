@@ -1,0 +1,133 @@
+// scopekit/cql/server/server.hpp - an embedded, in-memory CQL server speaking native protocol v4,
+// for tests, examples and benchmarks that need a Cassandra and have none.
+//
+// start() binds a TCP listener (loopback and an ephemeral port by default) and serves each
+// connection on a thread of its own until stop(), which the destructor calls. It answers
+// OPTIONS, STARTUP, REGISTER, QUERY, PREPARE and EXECUTE: keyspaces and tables (CREATE, DROP,
+// USE), INSERT, and SELECT with paging on stored tables, on synthetic tables of any size
+// (add_synthetic_table: rows computed when read) and on the system tables drivers read when
+// they connect (system.local, system.peers, system_schema.*, shaped as in Cassandra 3.11). Any
+// other protocol version gets ERROR 0x000A naming the supported one; what it does not support
+// gets ERROR 0x2000 / 0x2200 saying so. A malformed frame gets ERROR 0x000A and the connection
+// is closed; the server itself keeps serving. inject() makes it misbehave on purpose (delays,
+// errors, dropped connections, empty pages, malformed frames, stalls) for tests.
+// docs/reference/cql_server.md has the whole dialect.
+//
+//   scopekit::cql::server srv;          // 127.0.0.1, any free port
+//   srv.start();                        // std::system_error if it cannot listen
+//   connect_driver_to("127.0.0.1", srv.port());
+//   srv.stop();                         // closes every connection, joins every thread
+#pragma once
+
+#include "scopekit/cql/protocol/error.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace scopekit::cql {
+
+/// How a server listens.
+struct server_options {
+  /// A numeric IPv4 or IPv6 address ("127.0.0.1", "::1", "0.0.0.0").
+  std::string bind_address = "127.0.0.1";
+  /// The TCP port; 0 lets the system choose one (read it back with server::port()).
+  std::uint16_t port = 0;
+  /// The longest frame body accepted; a frame announcing more gets ERROR 0x000A and the
+  /// connection is closed. The spec's cap (256 MB) by default.
+  std::size_t max_frame_body = std::size_t{256} * 1024 * 1024;
+};
+
+/// A misbehaviour the server shows on purpose. A fault applies to QUERY and EXECUTE requests
+/// whose statement text (for EXECUTE, the prepared statement's) contains `statement_contains`,
+/// asking for page `from_page` or a later one of their result (page 0 is the request without a
+/// paging state; a SELECT's pages count from there, empty pages included).
+struct fault {
+  enum class action : std::uint8_t {
+    /// Answer `delay` late. Later responses on the connection are not held back, so they
+    /// overtake it (responses in another order than the requests).
+    delay,
+    /// Answer ERROR `error` with `message` (codes with extra fields get placeholder values:
+    /// counts 0, write type SIMPLE, for Unprepared the EXECUTE's own id, empty for a QUERY).
+    error,
+    /// Close the connection instead of answering: with from_page K, the connection is lost
+    /// after K pages of a stream.
+    close_connection,
+    /// Before each page with rows, send `empty_pages` empty pages that have has_more_pages
+    /// set (as ScyllaDB does). SELECT only.
+    empty_pages,
+    /// Answer with a RESULT frame whose body does not decode.
+    malformed_frame,
+    /// Never answer (the connection stays open; other requests are still answered).
+    stall,
+  };
+
+  action what = action::error;
+  /// Empty: every QUERY and EXECUTE.
+  std::string statement_contains;
+  std::int32_t from_page = 0;
+  /// How many requests the fault applies to; negative: every matching request.
+  std::int32_t times = -1;
+  std::chrono::milliseconds delay{0};
+  error_code error = error_code::server_error;
+  std::string message = "fault injected by scopekit::cql::server";
+  /// For empty_pages: how many before each page with rows (at most 255 are sent).
+  std::int32_t empty_pages = 1;
+};
+
+/// A CQL server on a listening socket, one thread per connection. Not copyable, not movable.
+/// start() and stop() must not run concurrently with each other; port() may be called from any
+/// thread once start() has returned.
+class server {
+public:
+  /// A server that is not listening yet.
+  explicit server(server_options options = {});
+  /// Calls stop().
+  ~server();
+
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+  server(server&&) = delete;
+  server& operator=(server&&) = delete;
+
+  /// Binds, listens and starts the accepting thread. Throws std::system_error if the address
+  /// does not parse, the socket cannot be bound or listened on, or the thread cannot start
+  /// (nothing is left open then), and std::logic_error if the server was started before.
+  void start();
+
+  /// The port listened on (the chosen one when options.port was 0); 0 before start().
+  std::uint16_t port() const noexcept;
+
+  /// Adds the table `keyspace`.`table` (id bigint PRIMARY KEY, name text, payload blob) with
+  /// `rows` rows computed from the id: ids 0 to rows - 1, name "row-<id>", payload 100 bytes,
+  /// byte i being (id * 31 + i) mod 256. Creates the keyspace if needed (SimpleStrategy,
+  /// replication factor 1) and replaces a table of that name. Read-only: INSERT into it is
+  /// refused. May be called before or after start(), from any thread. std::invalid_argument
+  /// for a negative count, an empty name, or a system keyspace.
+  void add_synthetic_table(const std::string& keyspace, const std::string& table,
+                           std::int64_t rows);
+
+  /// Starts applying `f` to the requests that arrive from now on, on every connection; the
+  /// returned id removes it. Faults are checked in the order they were injected; the first
+  /// that matches a request applies. Any thread.
+  std::uint64_t inject(fault f);
+  /// Stops applying the fault `id` (nothing if it is unknown or used up). Any thread.
+  void remove_fault(std::uint64_t id);
+  /// Stops applying every fault. Any thread.
+  void clear_faults();
+
+  /// Connections open right now. Any thread.
+  std::size_t connection_count() const noexcept;
+
+  /// Stops accepting, closes every connection and joins every thread the server started.
+  /// Idempotent; does nothing before start(). A later connect to the port is refused.
+  void stop() noexcept;
+
+private:
+  struct state;
+  std::unique_ptr<state> state_;
+};
+
+}  // namespace scopekit::cql

@@ -1,0 +1,317 @@
+// connection_session.cpp - framing, version checks and the dispatch of requests of one connection.
+#include "connection_session.hpp"
+
+#include "scopekit/cql/protocol/error.hpp"
+#include "scopekit/cql/protocol/response.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace scopekit::cql::server_detail {
+namespace {
+
+// Bytes of a header that identify the version and the stream: 4 for every version (v1 and v2
+// have a one-byte stream at offset 2, later versions a two-byte one at offset 2).
+constexpr std::size_t version_and_stream_size = 4;
+
+std::string version_error_message(std::uint8_t version_byte) {
+  if ((version_byte & 0x80U) != 0) {
+    return "Invalid or unsupported protocol version: the frame has the response bit set "
+           "(version byte " +
+           std::to_string(version_byte) + "); supported versions are (4/v4)";
+  }
+  return "Invalid or unsupported protocol version (" + std::to_string(version_byte) +
+         "); supported versions are (4/v4)";
+}
+
+std::string hex(std::span<const std::byte> bytes) {
+  static constexpr std::string_view digits = "0123456789abcdef";
+  std::string out = "0x";
+  for (const std::byte b : bytes) {
+    out += digits[std::to_integer<unsigned>(b) >> 4U];
+    out += digits[std::to_integer<unsigned>(b) & 0xFU];
+  }
+  return out;
+}
+
+bool has_option(const string_map& options, std::string_view key) {
+  return std::any_of(options.begin(), options.end(),
+                     [&](const auto& entry) { return entry.first == key; });
+}
+
+}  // namespace
+
+void write_error(byte_writer& out, std::int16_t stream, error_code code, std::string message) {
+  response r;
+  r.stream = stream;
+  r.message = error_response{code, std::move(message), {}};
+  encode_response(out, r);
+}
+
+std::shared_ptr<const prepared_entry> prepared_cache::find(
+    std::span<const std::byte> id) const {
+  const std::lock_guard lock{mutex_};
+  const auto it = map_.find(id);
+  return it == map_.end() ? nullptr : it->second;
+}
+
+void prepared_cache::insert(std::shared_ptr<const prepared_entry> entry) {
+  const std::lock_guard lock{mutex_};
+  auto id = entry->id;
+  map_.insert_or_assign(std::move(id), std::move(entry));
+}
+
+std::uint64_t fault_registry::add(fault f) {
+  const std::lock_guard lock{mutex_};
+  const std::uint64_t id = next_id_++;
+  faults_.emplace_back(id, std::move(f));
+  return id;
+}
+
+void fault_registry::remove(std::uint64_t id) {
+  const std::lock_guard lock{mutex_};
+  std::erase_if(faults_, [id](const auto& entry) { return entry.first == id; });
+}
+
+void fault_registry::clear() {
+  const std::lock_guard lock{mutex_};
+  faults_.clear();
+}
+
+std::optional<fault> fault_registry::match(std::string_view text, std::int32_t page) {
+  const std::lock_guard lock{mutex_};
+  for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+    fault& f = it->second;
+    if (page < f.from_page || text.find(f.statement_contains) == std::string_view::npos) {
+      continue;
+    }
+    std::optional<fault> out = f;
+    if (f.times > 0 && --f.times == 0) {
+      faults_.erase(it);
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
+connection_session::connection_session(const connection_context& context, server_shared& shared)
+    : context_(context), splitter_(context.max_frame_body) {
+  state_.context = &context_;
+  state_.shared = &shared;
+}
+
+std::int16_t connection_session::stream_in_header() const noexcept {
+  const auto version = std::to_integer<unsigned>(header_[0]) & 0x7FU;
+  if (version == 1 || version == 2) {
+    return static_cast<std::int8_t>(std::to_integer<std::uint8_t>(header_[2]));
+  }
+  const auto high = std::to_integer<unsigned>(header_[2]);
+  const auto low = std::to_integer<unsigned>(header_[3]);
+  return static_cast<std::int16_t>(static_cast<std::uint16_t>((high << 8U) | low));
+}
+
+bool connection_session::consume(std::span<const std::byte> in, std::vector<std::byte>& out,
+                      std::vector<deferred_response>& later) {
+  byte_writer w{out};
+  for (;;) {
+    if (splitter_.has_frame()) {
+      if (!handle(splitter_.take(), w, later)) {
+        return false;
+      }
+      continue;
+    }
+    if (in.empty()) {
+      return true;
+    }
+    // Keep a copy of the header as it arrives: the splitter does not give it back when it
+    // refuses it, and a version check must not wait for a body of unknown framing.
+    const std::size_t have = splitter_.buffered();
+    if (have < header_size) {
+      const std::size_t n = std::min(header_size - have, in.size());
+      std::copy_n(in.begin(), n, header_.begin() + static_cast<std::ptrdiff_t>(have));
+      if (have < version_and_stream_size && have + n >= version_and_stream_size &&
+          header_[0] != std::byte{request_version}) {
+        const auto version = std::to_integer<std::uint8_t>(header_[0]);
+        write_error(w, stream_in_header(), error_code::protocol_error,
+                    version_error_message(version));
+        return false;
+      }
+    }
+    try {
+      in = in.subspan(splitter_.feed(in));
+    } catch (const protocol_error& e) {
+      write_error(w, stream_in_header(), error_code::protocol_error, e.what());
+      return false;
+    }
+  }
+}
+
+bool connection_session::handle(frame&& f, byte_writer& out,
+                                std::vector<deferred_response>& later) {
+  const std::int16_t stream = f.header.stream;
+  if (f.header.op == opcode::batch) {
+    write_error(out, stream, error_code::invalid,
+                "BATCH is not supported by this version of scopekit's embedded CQL server");
+    return true;
+  }
+  const std::size_t mark = out.size();
+  try {
+    const request r = decode_request(f);
+    return dispatch(r, out, later);
+  } catch (const protocol_error& e) {
+    out.buffer().resize(mark);
+    write_error(out, stream, error_code::protocol_error, e.what());
+    return false;
+  } catch (const std::exception& e) {
+    // A bug or an allocation failure while answering: drop the partial response, say so.
+    out.buffer().resize(mark);
+    write_error(out, stream, error_code::server_error, e.what());
+    return true;
+  }
+}
+
+bool connection_session::dispatch(const request& r, byte_writer& out,
+                       std::vector<deferred_response>& later) {
+  const std::int16_t stream = r.stream;
+  auto answer = [&](response_message message) {
+    response reply;
+    reply.stream = stream;
+    reply.message = std::move(message);
+    encode_response(out, reply);
+  };
+  auto refuse = [&](error_code code, std::string message) {
+    write_error(out, stream, code, std::move(message));
+  };
+  return std::visit(
+      [&](const auto& m) -> bool {
+        using message_type = std::remove_cvref_t<decltype(m)>;
+        if constexpr (std::is_same_v<message_type, options_request>) {
+          answer(supported_response{{{"CQL_VERSION", {"3.4.4"}}, {"COMPRESSION", {}}}});
+        } else if constexpr (std::is_same_v<message_type, startup_request>) {
+          if (started_) {
+            refuse(error_code::protocol_error,
+                   "Unexpected message STARTUP, the connection is already initialized");
+          } else if (has_option(m.options, "COMPRESSION")) {
+            refuse(error_code::protocol_error,
+                   "Compression is not supported by scopekit's embedded CQL server; connect "
+                   "without the COMPRESSION option");
+          } else if (!has_option(m.options, "CQL_VERSION")) {
+            refuse(error_code::protocol_error, "Missing value CQL_VERSION in STARTUP message");
+          } else {
+            started_ = true;
+            answer(ready_response{});
+          }
+        } else if (!started_) {
+          refuse(error_code::protocol_error,
+                 std::string("Unexpected message ") +
+                     std::string(to_string(opcode_of(request_message{m}))) +
+                     ", expecting STARTUP or OPTIONS");
+        } else if constexpr (std::is_same_v<message_type, register_request>) {
+          answer(ready_response{});
+        } else if constexpr (std::is_same_v<message_type, query_request>) {
+          return run_statement(stream, m.statement, nullptr, state_.keyspace, m.parameters, {},
+                               out, later);
+        } else if constexpr (std::is_same_v<message_type, prepare_request>) {
+          prepare_statement(out, stream, m.statement, state_);
+        } else {
+          static_assert(std::is_same_v<message_type, execute_request>);
+          const auto prepared = state_.shared->prepared.find(m.id);
+          if (!prepared) {
+            response reply;
+            reply.stream = stream;
+            reply.message = error_response{
+                error_code::unprepared,
+                "Prepared query with ID " + hex(m.id) + " not found (either the query was not "
+                "prepared on this host (maybe the host has been restarted?) or you have "
+                "prepared too many queries and it has been evicted from the internal cache)",
+                unprepared_error{m.id}};
+            encode_response(out, reply);
+            return true;
+          }
+          return run_statement(stream, prepared->text, &prepared->parsed, prepared->keyspace,
+                               m.parameters, m.id, out, later);
+        }
+        return true;
+      },
+      r.message);
+}
+
+bool connection_session::run_statement(std::int16_t stream, std::string_view text,
+                            const parsed_statement* parsed, const std::string& keyspace,
+                            const query_parameters& parameters,
+                            std::span<const std::byte> prepared_id, byte_writer& out,
+                            std::vector<deferred_response>& later) {
+  const std::optional<fault> f =
+      state_.shared->faults.match(text, requested_page(parameters));
+  std::int32_t empty_pages = 0;
+  if (f) {
+    switch (f->what) {
+      case fault::action::error: {
+        response reply;
+        reply.stream = stream;
+        error_response e{f->error, f->message, {}};
+        switch (details_index_for(f->error)) {
+          case 1: e.details = unavailable_error{}; break;
+          case 2: e.details = write_timeout_error{{}, 0, 0, "SIMPLE"}; break;
+          case 3: e.details = read_timeout_error{}; break;
+          case 4: e.details = read_failure_error{}; break;
+          case 5: e.details = function_failure_error{}; break;
+          case 6: e.details = write_failure_error{{}, 0, 0, 0, "SIMPLE"}; break;
+          case 7: e.details = already_exists_error{}; break;
+          case 8:
+            e.details = unprepared_error{{prepared_id.begin(), prepared_id.end()}};
+            break;
+          default: break;
+        }
+        reply.message = std::move(e);
+        encode_response(out, reply);
+        return true;
+      }
+      case fault::action::close_connection:
+        return false;
+      case fault::action::stall:
+        return true;
+      case fault::action::malformed_frame: {
+        // A Rows result announcing a column whose [string] name runs past the end of the body.
+        const std::size_t start = begin_frame(out, response_version, 0, stream, opcode::result);
+        out.write_int(static_cast<std::int32_t>(result_kind::rows));
+        out.write_int(0);       // flags
+        out.write_int(1);       // column_count
+        out.write_short(0x7FFF);  // a keyspace name longer than what follows
+        end_frame(out, start);
+        return true;
+      }
+      case fault::action::empty_pages:
+        empty_pages = f->empty_pages;
+        break;
+      case fault::action::delay:
+        break;
+    }
+  }
+  std::optional<parsed_statement> parsed_here;
+  if (parsed == nullptr) {
+    try {
+      parsed_here = parse_statement(text);
+    } catch (const statement_error& e) {
+      write_error(out, stream, e.code(), e.what());
+      return true;
+    }
+    parsed = &*parsed_here;
+  }
+  if (f && f->what == fault::action::delay) {
+    deferred_response d;
+    d.due = std::chrono::steady_clock::now() + f->delay;
+    byte_writer w{d.bytes};
+    execute_statement(w, stream, *parsed, keyspace, parameters, state_);
+    later.push_back(std::move(d));
+    return true;
+  }
+  execute_statement(out, stream, *parsed, keyspace, parameters, state_, empty_pages);
+  return true;
+}
+
+}  // namespace scopekit::cql::server_detail

@@ -1,0 +1,138 @@
+// connection_session.hpp (internal) - one client connection's protocol state: bytes in, response
+// bytes out, and whether to close. No I/O and no threads, so it can be driven by a test or a
+// fuzzer.
+#pragma once
+
+#include "database.hpp"
+#include "parser.hpp"
+
+#include "scopekit/cql/protocol/buffer.hpp"
+#include "scopekit/cql/protocol/frame.hpp"
+#include "scopekit/cql/protocol/request.hpp"
+#include "scopekit/cql/server/server.hpp"
+#include "scopekit/cql/protocol/value.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace scopekit::cql::server_detail {
+
+/// A prepared statement, shared by every connection (ids do not depend on the connection).
+struct prepared_entry {
+  std::vector<std::byte> id;
+  std::string text;
+  std::string keyspace;  // the keyspace in effect when it was prepared
+  parsed_statement parsed;
+};
+
+/// Prepared statements by id. Thread-safe.
+class prepared_cache {
+public:
+  std::shared_ptr<const prepared_entry> find(std::span<const std::byte> id) const;
+  void insert(std::shared_ptr<const prepared_entry> entry);
+
+private:
+  mutable std::mutex mutex_;
+  std::map<std::vector<std::byte>, std::shared_ptr<const prepared_entry>, bytes_less> map_;
+};
+
+/// The faults in force. Thread-safe.
+class fault_registry {
+public:
+  std::uint64_t add(fault f);
+  void remove(std::uint64_t id);
+  void clear();
+  /// The first fault matching a request for page `page` of statement `text`, used up by one if it
+  /// has a count; nullopt if none.
+  std::optional<fault> match(std::string_view text, std::int32_t page);
+
+private:
+  std::mutex mutex_;
+  std::vector<std::pair<std::uint64_t, fault>> faults_;
+  std::uint64_t next_id_ = 1;
+};
+
+/// What every connection of a server shares.
+struct server_shared {
+  database db;
+  prepared_cache prepared;
+  fault_registry faults;
+};
+
+/// What a session knows about its connection.
+struct connection_context {
+  /// The server's address on this connection, reported as rpc_address and friends.
+  inet_address local_address;
+  std::size_t max_frame_body = default_max_body_size;
+};
+
+/// A response to send later (fault::action::delay).
+struct deferred_response {
+  std::chrono::steady_clock::time_point due;
+  std::vector<std::byte> bytes;
+};
+
+/// The state one connection's statements run in.
+struct connection_state {
+  const connection_context* context = nullptr;
+  server_shared* shared = nullptr;
+  std::string keyspace;             // USE
+};
+
+/// The protocol state of one connection. Not thread-safe: one thread feeds it.
+class connection_session {
+public:
+  connection_session(const connection_context& context, server_shared& shared);
+
+  /// Consumes `in` and appends the responses to `out`, in request order, except those a
+  /// fault delays, which go to `later`. Returns false once the connection must be closed:
+  /// `out` then holds what to send before closing (an ERROR, unless a fault closes it
+  /// silently), and the session must not be fed again.
+  bool consume(std::span<const std::byte> in, std::vector<std::byte>& out,
+               std::vector<deferred_response>& later);
+
+private:
+  bool handle(frame&& f, byte_writer& out, std::vector<deferred_response>& later);
+  bool dispatch(const request& r, byte_writer& out, std::vector<deferred_response>& later);
+  bool run_statement(std::int16_t stream, std::string_view text, const parsed_statement* parsed,
+                     const std::string& keyspace, const query_parameters& parameters,
+                     std::span<const std::byte> prepared_id, byte_writer& out,
+                     std::vector<deferred_response>& later);
+  std::int16_t stream_in_header() const noexcept;
+
+  connection_context context_;
+  connection_state state_;
+  frame_splitter splitter_;
+  std::array<std::byte, header_size> header_{};  // the header bytes of the frame being read
+  bool started_ = false;                         // STARTUP answered with READY
+};
+
+/// Appends an ERROR frame on `stream` (version 0x84).
+void write_error(byte_writer& out, std::int16_t stream, error_code code, std::string message);
+
+/// Appends the response to a statement on `stream`: Rows, Void, Set_keyspace or
+/// Schema_change, or an ERROR. `empty_pages` empty pages precede each page with rows
+/// (fault::action::empty_pages).
+void execute_statement(byte_writer& out, std::int16_t stream, const parsed_statement& parsed,
+                       const std::string& keyspace, const query_parameters& parameters,
+                       connection_state& state, std::int32_t empty_pages = 0);
+
+/// Appends the response to PREPARE: a Prepared result (and the statement is cached), or an
+/// ERROR.
+void prepare_statement(byte_writer& out, std::int16_t stream, std::string_view text,
+                       connection_state& state);
+
+/// The page a request asks for: 0 without a paging state, else the number in the state (0 if
+/// the state is not one this server wrote).
+std::int32_t requested_page(const query_parameters& parameters) noexcept;
+
+}  // namespace scopekit::cql::server_detail

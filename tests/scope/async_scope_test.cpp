@@ -1,0 +1,335 @@
+// Tests for scopekit/async_scope.hpp: every exit path (return, exception, early return, stop
+// from the parent, a failing child, a deadline), ordering of join and cleanups, outcomes,
+// errors, spawn rules, the classic destroy-after-join race, and the abort on misuse.
+#include "scopekit/async_scope.hpp"
+
+#include "scopekit/deadline.hpp"
+#include "scopekit/run_loop.hpp"
+#include "scopekit/sleep.hpp"
+#include "scopekit/sync_wait.hpp"
+#include "scopekit/task.hpp"
+#include "support/allocation_counter.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <coroutine>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using scopekit::async_scope;
+using scopekit::outcome;
+using scopekit::stopped_error;
+using scopekit::sync_wait;
+using scopekit::task;
+
+struct body_error : std::runtime_error {
+  body_error() : std::runtime_error("body") {}
+};
+struct child_error : std::runtime_error {
+  child_error() : std::runtime_error("child") {}
+};
+struct cleanup_error : std::runtime_error {
+  cleanup_error() : std::runtime_error("cleanup") {}
+};
+
+/// A resource with an async close; counts live instances and closes.
+struct stream {
+  static inline std::atomic<int> live{0};
+  static inline std::atomic<int> closed{0};
+  bool open = true;
+  stream() noexcept { ++live; }
+  stream(stream&& other) noexcept : open(std::exchange(other.open, false)) { ++live; }
+  stream& operator=(stream&&) = delete;
+  stream(const stream&) = delete;
+  stream& operator=(const stream&) = delete;
+  ~stream() { --live; }
+  task<> close() {
+    co_await scopekit::sleep_for(0ms);  // a real suspension, resumed by the executor
+    open = false;
+    ++closed;
+  }
+};
+
+task<stream> open_stream() { co_return stream{}; }
+
+class AsyncScope : public ::testing::Test {
+protected:
+  void SetUp() override {
+    stream::live = 0;
+    stream::closed = 0;
+  }
+  void TearDown() override {
+    EXPECT_EQ(stream::live.load(), 0);  // nothing outlived its scope
+  }
+};
+
+// ---- Normal end --------------------------------------------------------------------------------
+TEST_F(AsyncScope, ReturnsBodyValueAfterCleanups) {
+  std::vector<std::string> log;
+  const int value = sync_wait(async_scope::run([&](async_scope& s) -> task<int> {
+    co_await s.enter(open_stream());
+    s.push([&] { log.push_back("first pushed"); });
+    s.push([&s, &log] {
+      log.push_back(s.outcome() == outcome::success ? "saw success" : "wrong outcome");
+    });
+    co_return 7;
+  }));
+  EXPECT_EQ(value, 7);
+  EXPECT_EQ(log, (std::vector<std::string>{"saw success", "first pushed"}));  // LIFO
+  EXPECT_EQ(stream::closed.load(), 1);
+}
+
+TEST_F(AsyncScope, UnusedScopeCompletes) {
+  EXPECT_NO_THROW(sync_wait(async_scope::run([](async_scope&) -> task<> { co_return; })));
+}
+
+// ---- Exception in the body ---------------------------------------------------------------------
+TEST_F(AsyncScope, BodyExceptionClosesEverythingAndIsRethrownUnchanged) {
+  outcome seen = outcome::running;
+  EXPECT_THROW(sync_wait(async_scope::run([&](async_scope& s) -> task<> {
+                 co_await s.enter(open_stream());
+                 s.push([&s, &seen] { seen = s.outcome(); });
+                 throw body_error{};
+               })),
+               body_error);
+  EXPECT_EQ(seen, outcome::failure);  // the cleanup knew, without uncaught_exceptions()
+  EXPECT_EQ(stream::closed.load(), 1);
+}
+
+// ---- Early exit from a loop --------------------------------------------------------------------
+TEST_F(AsyncScope, EarlyReturnFromLoopClosesResource) {
+  const int found = sync_wait(async_scope::run([](async_scope& s) -> task<int> {
+    stream& rows = co_await s.enter(open_stream());
+    for (int i = 0; i < 1000; ++i) {
+      if (i == 3) {
+        co_return i;  // leave in the middle: rows must still be closed
+      }
+    }
+    co_return rows.open ? -1 : -2;
+  }));
+  EXPECT_EQ(found, 3);
+  EXPECT_EQ(stream::closed.load(), 1);
+}
+
+// ---- Children ----------------------------------------------------------------------------------
+TEST_F(AsyncScope, ChildrenAreJoinedBeforeCleanups) {
+  std::vector<std::string> log;
+  sync_wait(async_scope::run([&](async_scope& s) -> task<> {
+    s.push([&] { log.push_back("cleanup"); });
+    s.spawn([](std::vector<std::string>& l) -> task<> {
+      co_await scopekit::sleep_for(2ms);  // still running when the body returns
+      l.push_back("child done");
+    }(log));
+    log.push_back("body done");
+    co_return;
+  }));
+  EXPECT_EQ(log, (std::vector<std::string>{"body done", "child done", "cleanup"}));
+}
+
+TEST_F(AsyncScope, FailingChildStopsSiblingsAndBody) {
+  std::atomic<int> stopped_siblings{0};
+  outcome seen = outcome::running;
+  auto sibling = [](std::atomic<int>& count) -> task<> {
+    try {
+      co_await scopekit::sleep_for(1h);
+    } catch (const stopped_error&) {
+      ++count;
+      throw;  // obeying the stop is not an error
+    }
+  };
+  EXPECT_THROW(sync_wait(async_scope::run([&](async_scope& s) -> task<> {
+                 s.push([&s, &seen] { seen = s.outcome(); });
+                 s.spawn(sibling(stopped_siblings));
+                 s.spawn(sibling(stopped_siblings));
+                 s.spawn([]() -> task<> {
+                   co_await scopekit::sleep_for(1ms);
+                   throw child_error{};
+                 }());
+                 co_await scopekit::sleep_for(1h);  // the body is stopped too
+               })),
+               child_error);  // the child's error, unchanged: the stops were consequences
+  EXPECT_EQ(stopped_siblings.load(), 2);
+  EXPECT_EQ(seen, outcome::failure);
+}
+
+TEST_F(AsyncScope, SpawnFromOtherThreadsIsJoined) {
+  std::atomic<int> ran{0};
+  sync_wait(async_scope::run([&](async_scope& s) -> task<> {
+    std::vector<std::thread> spawners;
+    spawners.reserve(4);
+    for (int t = 0; t < 4; ++t) {
+      spawners.emplace_back([&s, &ran] {
+        for (int i = 0; i < 50; ++i) {
+          s.spawn([](std::atomic<int>& r) -> task<> {
+            ++r;
+            co_return;
+          }(ran));
+        }
+      });
+    }
+    for (auto& t : spawners) {
+      t.join();  // the children are queued on the executor, which this body holds
+    }
+    co_return;
+  }));
+  EXPECT_EQ(ran.load(), 200);  // every spawned child ran before run() returned
+}
+
+TEST_F(AsyncScope, SpawnAfterJoinIsRefusedVisibly) {
+  bool refused = false;
+  sync_wait(async_scope::run([&](async_scope& s) -> task<> {
+    s.push([&s, &refused] {  // cleanups run after the join
+      try {
+        s.spawn([]() -> task<> { co_return; }());
+      } catch (const std::logic_error&) {
+        refused = true;
+      }
+    });
+    co_return;
+  }));
+  EXPECT_TRUE(refused);
+}
+
+task<> trivial_child() { co_return; }
+
+TEST_F(AsyncScope, SpawnAllocatesOnlyTheChildFrame) {
+  long spawn_allocations = -1;
+  sync_wait(async_scope::run([&](async_scope& s) -> task<> {
+    // Warm the executor's queue so that its growth is not counted below. run_loop alternates
+    // between two buffers that keep their capacity; two rounds grow both.
+    for (int round = 0; round < 2; ++round) {
+      for (int i = 0; i < 64; ++i) {
+        s.spawn(trivial_child());
+      }
+      co_await scopekit::sleep_for(0ms);  // let them run
+    }
+    const long before = scopekit::test::allocations();
+    for (int i = 0; i < 10; ++i) {
+      s.spawn(trivial_child());  // the child's frame is allocated when it is called
+    }
+    spawn_allocations = scopekit::test::allocations() - before;
+    co_return;
+  }));
+  EXPECT_EQ(spawn_allocations, 10);  // one per child: its frame, nothing of the scope's own
+}
+
+// ---- Stop from the parent ----------------------------------------------------------------------
+TEST_F(AsyncScope, ParentStopStopsEverythingAndCleansUp) {
+  outcome seen = outcome::running;
+  bool cleanup_slept = false;
+  std::atomic<int> children_stopped{0};
+  std::stop_source parent;
+  std::thread stopper;
+  EXPECT_THROW(
+      sync_wait(async_scope::run([&](async_scope& s) -> task<> {
+                  co_await s.enter(open_stream());
+                  s.push([&]() -> task<> {
+                    co_await scopekit::sleep_for(1ms);  // shielded: this sleep is not stopped
+                    cleanup_slept = true;
+                    seen = s.outcome();
+                  });
+                  s.spawn([](std::atomic<int>& c) -> task<> {
+                    try {
+                      co_await scopekit::sleep_for(1h);
+                    } catch (const stopped_error&) {
+                      ++c;
+                      throw;
+                    }
+                  }(children_stopped));
+                  stopper = std::thread([&parent] { parent.request_stop(); });
+                  co_await scopekit::sleep_for(1h);
+                }),
+                parent.get_token()),
+      stopped_error);
+  stopper.join();
+  EXPECT_EQ(seen, outcome::stopped);
+  EXPECT_TRUE(cleanup_slept);
+  EXPECT_EQ(children_stopped.load(), 1);
+  EXPECT_EQ(stream::closed.load(), 1);
+}
+
+// ---- Deadline ----------------------------------------------------------------------------------
+TEST_F(AsyncScope, DeadlineStopsScopeAndReportsTimeout) {
+  outcome seen = outcome::running;
+  EXPECT_THROW(
+      sync_wait(scopekit::with_timeout(5ms, async_scope::run([&](async_scope& s) -> task<> {
+                                         co_await s.enter(open_stream());
+                                         s.push([&s, &seen] { seen = s.outcome(); });
+                                         co_await scopekit::sleep_for(1h);
+                                       }))),
+      scopekit::timeout_error);
+  EXPECT_EQ(seen, outcome::stopped);
+  EXPECT_EQ(stream::closed.load(), 1);
+}
+
+// ---- Errors ------------------------------------------------------------------------------------
+TEST_F(AsyncScope, BodyAndCleanupErrorsAreAllReachable) {
+  try {
+    sync_wait(async_scope::run([](async_scope& s) -> task<> {
+      s.push([] { throw cleanup_error{}; });
+      co_await s.enter(open_stream());
+      throw body_error{};
+    }));
+    FAIL() << "run() did not throw";
+  } catch (const scopekit::scope_error& e) {
+    EXPECT_THROW(e.rethrow_primary(), body_error);  // the body's error is primary
+    ASSERT_EQ(e.secondary().size(), 1U);
+    EXPECT_THROW(std::rethrow_exception(e.secondary()[0]), cleanup_error);
+  }
+  EXPECT_EQ(stream::closed.load(), 1);  // the close still ran between them
+}
+
+// ---- The classic race --------------------------------------------------------------------------
+/// Resumes the awaiting coroutine inline on a new thread: an explicit opt-out of "resume on
+/// your executor", so that the child completes on a foreign thread.
+struct finish_on_new_thread {
+  std::thread* worker;
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) const {
+    // Once the thread starts, the frame holding this awaiter may be gone: read it first.
+    std::thread& out = *worker;
+    out = std::thread([h] { h.resume(); });
+  }
+  void await_resume() const noexcept {}
+};
+
+TEST_F(AsyncScope, LastChildFinishingOnAnotherThreadWhileJoinerDestroysScope) {
+  for (int i = 0; i < 300; ++i) {
+    std::thread worker;
+    sync_wait(async_scope::run([&worker](async_scope& s) -> task<> {
+      s.spawn([](std::thread& w) -> task<> { co_await finish_on_new_thread{&w}; }(worker));
+      co_return;
+    }));
+    // The scope is gone; the worker may still be returning from on_child_done.
+    worker.join();
+  }
+  SUCCEED();  // the assertions are ASan's and TSan's: no use after free, no data race
+}
+
+// ---- Misuse ------------------------------------------------------------------------------------
+TEST(AsyncScopeDeathTest, DestroyingWithChildrenInFlightAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        scopekit::run_loop loop;
+        task<> scoped = async_scope::run([](async_scope& s) -> task<> {
+          s.spawn([]() -> task<> { co_await scopekit::sleep_for(1h); }());
+          co_return;
+        });
+        scoped.handle().promise().set_own_context({&loop, {}});
+        loop.post(scoped.handle());
+        loop.poll();  // the body returns; run() waits to join the sleeping child
+        scoped = task<>{};  // destroying run() mid-join destroys the scope
+      },
+      "destroyed with 1 child task");
+}
+
+}  // namespace
