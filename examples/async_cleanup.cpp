@@ -65,7 +65,8 @@ struct session_body {
 
 task<> run(ending how) {
   try {
-    co_await scopekit::with_timeout(20ms, async_scope::run(session_body{how}));
+    const session_body body{how};  // named, not written inside the co_await: GCC 12 (issue 15)
+    co_await scopekit::with_timeout(20ms, async_scope::run(body));
     std::printf("  returned normally\n");
   } catch (const scopekit::timeout_error&) {
     std::printf("  timed out\n");

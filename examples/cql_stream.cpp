@@ -87,7 +87,8 @@ struct program {
     cql::session& db = co_await scope.enter(cql::session::connect(options));
 
     export_summary summary;
-    co_await async_scope::run(export_rows{&db, &summary});
+    const export_rows body{&db, &summary};  // named, not written inside the co_await: GCC 12
+    co_await async_scope::run(body);
 
     std::printf("read %lld of %lld rows (ids 0 to %lld), %zu bytes, stopped in page %zu\n",
                 static_cast<long long>(summary.rows), static_cast<long long>(table_rows),

@@ -22,11 +22,15 @@
 // frame, the exit coroutine's frame and the scope's std::stop_source state (an empty scope: 4),
 // plus what async_exit_stack needs for the cleanups.
 //
-//   co_await scopekit::async_scope::run([&](scopekit::async_scope& s) -> scopekit::task<> {
+// A lambda body is named before the co_await that runs it: written inside the co_await, GCC 12
+// destroys its captures twice (GCC PR 100611; docs/reference/async_scope.md).
+//
+//   auto body = [&](scopekit::async_scope& s) -> scopekit::task<> {
 //     auto& rows = co_await s.enter(session.execute_stream(query));
 //     s.spawn(heartbeat());
 //     while (auto row = co_await rows.next()) consume(*row);
-//   });  // heartbeat joined, rows closed, on every path
+//   };
+//   co_await scopekit::async_scope::run(body);  // heartbeat joined, rows closed, on every path
 #pragma once
 
 #include "scopekit/async_exit_stack.hpp"
@@ -81,6 +85,8 @@ public:
   /// Runs `body(scope)` in a new scope on the awaiter's executor, with a stop token that
   /// follows the awaiter's, then exits the scope as described at the top of this header.
   /// Throws std::logic_error if the awaiting coroutine has no executor.
+  /// Pass a named body: a lambda with captures by value, or a braced function object, written
+  /// inside the co_await expression is destroyed twice by GCC 12, in the caller's frame.
   template <scope_body F>
   static task<body_value_t<F>> run(F body) {
     using value_type = body_value_t<F>;
