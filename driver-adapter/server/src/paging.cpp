@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 
 namespace scopekit::cql::server_detail {
 namespace {
@@ -44,7 +45,11 @@ std::optional<paging_position> decode_position(std::span<const std::byte> bytes)
   p.rows = r.read_long("paging_state.rows");
   p.empties = r.read_byte("paging_state.empties");
   const std::uint8_t has_key = r.read_byte("paging_state.has_key");
-  if (p.page < 0 || p.rows < 0 || has_key > 1) {
+  // The server writes page + 1 and rows + (a page's rows, at most an int) into the next state:
+  // values that would overflow are not ones it wrote.
+  if (p.page < 0 || p.page == std::numeric_limits<std::int32_t>::max() || p.rows < 0 ||
+      p.rows > std::numeric_limits<std::int64_t>::max() - std::numeric_limits<std::int32_t>::max() ||
+      has_key > 1 || (has_key == 0 && r.remaining() != 0)) {
     return std::nullopt;
   }
   if (has_key == 1) {

@@ -28,7 +28,10 @@ struct paging_position {
 /// The bytes of `p`.
 std::vector<std::byte> encode_position(const paging_position& p);
 
-/// The position in `bytes`, or nullopt if they are not a paging state this server writes.
+/// The position in `bytes`, or nullopt if they are not a paging state this server writes: a
+/// negative page or row count, a page of INT32_MAX or a row count within INT32_MAX of
+/// INT64_MAX (the next state would overflow), bytes after a state without a key. Whether the
+/// key can be one of the table's is for the table's cursor to say (select.cpp).
 std::optional<paging_position> decode_position(std::span<const std::byte> bytes);
 
 }  // namespace scopekit::cql::server_detail

@@ -121,6 +121,11 @@ struct parsed_statement {
   std::size_t markers = 0;
 };
 
+/// The deepest nesting of collection literals ([...], {...}) and of types (list<...>) in a
+/// statement; deeper is refused (syntax_error), so no input makes the parser's recursion, or
+/// the recursion over a value of a nested type, deeper than this.
+inline constexpr std::size_t max_nesting = 32;
+
 /// Parses one statement (an optional trailing ';'). statement_error with code syntax_error for
 /// text that is not CQL, invalid for CQL this server does not support, each message saying
 /// which.

@@ -126,7 +126,10 @@ select_plan plan_select(const select_statement& s, const std::string& current_ke
   plan.limit = bind_limit(s, parameters);
   plan.position = start_position(parameters);
   plan.paged = parameters.page_size && *parameters.page_size > 0;
-  plan.room = plan.paged ? *parameters.page_size : std::numeric_limits<std::int64_t>::max();
+  plan.room = state.context->max_result_rows;
+  if (plan.paged) {
+    plan.room = std::min<std::int64_t>(plan.room, *parameters.page_size);
+  }
   if (plan.limit) {
     plan.room = std::min(plan.room, std::max<std::int64_t>(*plan.limit - plan.position.rows, 0));
   }
@@ -150,17 +153,32 @@ std::vector<stored_row> serialized_rows(const virtual_table& system) {
   return out;
 }
 
+[[noreturn]] void forged_key() {
+  throw statement_error(error_code::protocol_error,
+                        "Invalid value for the paging state: its key is not one of this table's");
+}
+
+// The id after a paging state's key in a table whose keys are ids (synthetic and system
+// tables): 0 without a key; a key that is not an id from 0 was never written by the server.
+std::int64_t id_after(const std::optional<std::vector<std::byte>>& after) {
+  if (after && (after->size() != 8 || bigint_of(*after) < 0)) {
+    forged_key();
+  }
+  return next_id(after);
+}
+
 // The rows the plan reads, from where its page starts; `system_rows` must outlive the cursor.
 std::unique_ptr<row_cursor> open_cursor(const select_plan& plan,
                                         const std::vector<stored_row>& system_rows) {
   const resolved_table& t = plan.table;
   const auto& after = plan.position.after;
   if (t.system) {
-    return make_system_cursor(system_rows, static_cast<std::size_t>(next_id(after)));
+    const auto begin = static_cast<std::uint64_t>(id_after(after));
+    return make_system_cursor(system_rows, std::min<std::uint64_t>(begin, system_rows.size()));
   }
   if (t.stored->synthetic_rows) {
     const std::int64_t n = *t.stored->synthetic_rows;
-    std::int64_t begin = next_id(after);
+    std::int64_t begin = id_after(after);
     std::int64_t end = n;
     if (plan.key) {
       const std::int64_t id = plan.key->size() == 8 ? bigint_of(*plan.key) : -1;
@@ -242,6 +260,11 @@ page_fill fill_page(std::vector<std::byte>& buffer, std::size_t cells_start, row
   }
   if (plan.limit && plan.position.rows + fill.count >= *plan.limit) {
     fill.more = false;  // LIMIT reached: this is the last page
+  }
+  if (fill.more && !plan.paged) {
+    throw invalid("Unpaged SELECT returns more than " + std::to_string(plan.room) +
+                  " rows, the limit of scopekit's embedded CQL server "
+                  "(server_options::max_result_rows); set a page size to read them in pages");
   }
   return fill;
 }
