@@ -9,8 +9,11 @@
 // they connect (system.local, system.peers, system_schema.*, shaped as in Cassandra 3.11). Any
 // other protocol version gets ERROR 0x000A naming the supported one; what it does not support
 // gets ERROR 0x2000 / 0x2200 saying so. A malformed frame gets ERROR 0x000A and the connection
-// is closed; the server itself keeps serving. inject() makes it misbehave on purpose (delays,
-// errors, dropped connections, empty pages, malformed frames, stalls) for tests.
+// is closed; the server itself keeps serving. server_options bounds what one client can make
+// it spend (query size and nesting, rows per response, prepared statements, unsent responses,
+// connections): past a limit the client gets an ERROR naming it. inject() makes it misbehave
+// on purpose (delays, errors, dropped connections, empty pages, malformed frames, stalls) for
+// tests.
 // docs/reference/cql_server.md has the whole dialect.
 //
 //   scopekit::cql::server srv;          // 127.0.0.1, any free port
