@@ -46,7 +46,8 @@ bool has_option(const string_map& options, std::string_view key) {
 // The statement text of a QUERY or PREPARE; nullptr for other requests.
 template <class Message>
 const std::string* statement_text(const Message& m) noexcept {
-  if constexpr (std::is_same_v<Message, query_request> || std::is_same_v<Message, prepare_request>) {
+  if constexpr (std::is_same_v<Message, query_request> ||
+                std::is_same_v<Message, prepare_request>) {
     return &m.statement;
   } else {
     return nullptr;
@@ -68,7 +69,8 @@ void write_error(byte_writer& out, std::int16_t stream, error_code code, std::st
   encode_response(out, r);
 }
 
-prepared_cache::prepared_cache(std::size_t capacity) : capacity_(std::max<std::size_t>(capacity, 1)) {}
+prepared_cache::prepared_cache(std::size_t capacity)
+    : capacity_(std::max<std::size_t>(capacity, 1)) {}
 
 std::shared_ptr<const prepared_entry> prepared_cache::find(std::span<const std::byte> id) {
   const std::lock_guard lock{mutex_};
@@ -92,11 +94,6 @@ void prepared_cache::insert(std::shared_ptr<const prepared_entry> entry) {
   }
   recency_.push_front(std::move(entry));
   by_id_.emplace(recency_.front()->id, recency_.begin());
-}
-
-std::size_t prepared_cache::size() const {
-  const std::lock_guard lock{mutex_};
-  return by_id_.size();
 }
 
 std::uint64_t fault_registry::add(fault f) {

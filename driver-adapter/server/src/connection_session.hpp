@@ -45,7 +45,6 @@ public:
   std::shared_ptr<const prepared_entry> find(std::span<const std::byte> id);
   /// Adds `entry` (replacing one with its id) as the most recently used.
   void insert(std::shared_ptr<const prepared_entry> entry);
-  std::size_t size() const;
 
 private:
   using recency_list = std::list<std::shared_ptr<const prepared_entry>>;  // most recent first

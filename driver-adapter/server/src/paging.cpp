@@ -48,7 +48,8 @@ std::optional<paging_position> decode_position(std::span<const std::byte> bytes)
   // The server writes page + 1 and rows + (a page's rows, at most an int) into the next state:
   // values that would overflow are not ones it wrote.
   if (p.page < 0 || p.page == std::numeric_limits<std::int32_t>::max() || p.rows < 0 ||
-      p.rows > std::numeric_limits<std::int64_t>::max() - std::numeric_limits<std::int32_t>::max() ||
+      p.rows >
+          std::numeric_limits<std::int64_t>::max() - std::numeric_limits<std::int32_t>::max() ||
       has_key > 1 || (has_key == 0 && r.remaining() != 0)) {
     return std::nullopt;
   }

@@ -39,8 +39,8 @@ public:
     }
     const table_spec spec{table.keyspace, table.name};
     if (name_override.empty()) {
-      markers_[t.marker] = column_spec{spec, table.columns[column].name,
-                                       table.columns[column].type.type};
+      markers_[t.marker] =
+          column_spec{spec, table.columns[column].name, table.columns[column].type.type};
       if (table.partition_key && column == *table.partition_key) {
         key_markers_.push_back(static_cast<std::uint16_t>(t.marker));
       }

@@ -57,8 +57,8 @@ void run_select(byte_writer& out, std::int16_t stream, const select_statement& s
 void run_insert(byte_writer& out, std::int16_t stream, const insert_statement& s,
                 const std::string& current_keyspace, const query_parameters& parameters,
                 connection_state& state);
-void run_create_keyspace(byte_writer& out, std::int16_t stream,
-                         const create_keyspace_statement& s, connection_state& state);
+void run_create_keyspace(byte_writer& out, std::int16_t stream, const create_keyspace_statement& s,
+                         connection_state& state);
 void run_create_table(byte_writer& out, std::int16_t stream, const create_table_statement& s,
                       const std::string& current_keyspace, connection_state& state);
 void run_drop(byte_writer& out, std::int16_t stream, const drop_statement& s,

@@ -14,8 +14,7 @@ namespace {
 
 void refuse_system(const std::string& keyspace) {
   if (is_system_keyspace(keyspace)) {
-    throw statement_error(error_code::unauthorized,
-                          keyspace + " keyspace is not user-modifiable.");
+    throw statement_error(error_code::unauthorized, keyspace + " keyspace is not user-modifiable.");
   }
 }
 
@@ -38,13 +37,13 @@ void run_insert(byte_writer& out, std::int16_t stream, const insert_statement& s
   std::optional<std::vector<std::byte>> key;
   for (std::size_t i = 0; i < s.columns.size(); ++i) {
     const std::size_t column = t.column(s.columns[i]);
-    const bool seen = std::any_of(values.begin(), values.end(),
-                                  [&](const auto& v) { return v.first == column; });
+    const bool seen =
+        std::any_of(values.begin(), values.end(), [&](const auto& v) { return v.first == column; });
     if (seen) {
       throw invalid("Multiple definitions found for column " + s.columns[i]);
     }
-    bound_value v = bind_term(s.values[i], t.columns[column].type.type, parameters.values,
-                              s.columns[i]);
+    bound_value v =
+        bind_term(s.values[i], t.columns[column].type.type, parameters.values, s.columns[i]);
     if (column == *t.partition_key) {
       if (v.state == bound_value::kind::null) {
         throw invalid("Invalid null value in condition for column " + s.columns[i]);
@@ -57,8 +56,7 @@ void run_insert(byte_writer& out, std::int16_t stream, const insert_statement& s
     values.emplace_back(column, std::move(v));
   }
   if (!key) {
-    throw invalid("Some partition key parts are missing: " +
-                  t.columns[*t.partition_key].name);
+    throw invalid("Some partition key parts are missing: " + t.columns[*t.partition_key].name);
   }
   auto [row, inserted] = t.stored->rows.try_emplace(std::move(*key));
   if (inserted) {
@@ -74,8 +72,8 @@ void run_insert(byte_writer& out, std::int16_t stream, const insert_statement& s
   write_response(out, stream, void_result{});
 }
 
-void run_create_keyspace(byte_writer& out, std::int16_t stream,
-                         const create_keyspace_statement& s, connection_state& state) {
+void run_create_keyspace(byte_writer& out, std::int16_t stream, const create_keyspace_statement& s,
+                         connection_state& state) {
   refuse_system(s.name);
   const std::unique_lock lock{state.shared->db.mutex};
   auto [it, inserted] = state.shared->db.keyspaces.try_emplace(s.name);
@@ -119,10 +117,9 @@ void run_create_table(byte_writer& out, std::int16_t stream, const create_table_
     }
     response r;
     r.stream = stream;
-    r.message = error_response{
-        error_code::already_exists,
-        "Object " + keyspace_name + "." + s.table.name + " already exists",
-        already_exists_error{keyspace_name, s.table.name}};
+    r.message = error_response{error_code::already_exists,
+                               "Object " + keyspace_name + "." + s.table.name + " already exists",
+                               already_exists_error{keyspace_name, s.table.name}};
     encode_response(out, r);
     return;
   }

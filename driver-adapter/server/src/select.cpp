@@ -58,8 +58,7 @@ std::vector<std::size_t> selected_columns(const select_statement& s, const resol
 
 // WHERE: the partition key picks one row; other columns filter (system tables, or with
 // ALLOW FILTERING).
-void bind_where(const select_statement& s, const query_parameters& parameters,
-                select_plan& plan) {
+void bind_where(const select_statement& s, const query_parameters& parameters, select_plan& plan) {
   const resolved_table& t = plan.table;
   for (const relation& r : s.where) {
     const std::size_t column = t.column(r.column);
@@ -72,8 +71,9 @@ void bind_where(const select_statement& s, const query_parameters& parameters,
     }
     if (t.partition_key && column == *t.partition_key) {
       if (plan.key && *plan.key != v.bytes) {
-        throw invalid(r.column + " cannot be restricted by more than one relation if it "
-                                 "includes an Equal");
+        throw invalid(r.column +
+                      " cannot be restricted by more than one relation if it "
+                      "includes an Equal");
       }
       plan.key = std::move(v.bytes);
     } else {
@@ -89,7 +89,7 @@ void bind_where(const select_statement& s, const query_parameters& parameters,
 }
 
 std::optional<std::int64_t> bind_limit(const select_statement& s,
-                                        const query_parameters& parameters) {
+                                       const query_parameters& parameters) {
   if (!s.limit) {
     return std::nullopt;
   }
@@ -253,9 +253,9 @@ page_fill fill_page(std::vector<std::byte>& buffer, std::size_t cells_start, row
     rows.mark();
     fill.marked = true;
     if (buffer.size() - cells_start > max_frame_body) {
-      throw invalid(
-          "the result does not fit in one frame (the frame limit is " +
-          std::to_string(max_frame_body) + " bytes); ask for it in pages (set a page size)");
+      throw invalid("the result does not fit in one frame (the frame limit is " +
+                    std::to_string(max_frame_body) +
+                    " bytes); ask for it in pages (set a page size)");
     }
   }
   if (plan.limit && plan.position.rows + fill.count >= *plan.limit) {
@@ -304,7 +304,8 @@ std::size_t rewrite_prefix(std::vector<std::byte>& buffer, std::size_t prefix_st
                        cells_to + static_cast<std::ptrdiff_t>(cells_size));
   }
   buffer.resize(prefix_start + prefix.size() + cells_size);
-  std::copy(prefix.begin(), prefix.end(), buffer.begin() + static_cast<std::ptrdiff_t>(prefix_start));
+  std::copy(prefix.begin(), prefix.end(),
+            buffer.begin() + static_cast<std::ptrdiff_t>(prefix_start));
   return prefix_start + prefix.size();
 }
 

@@ -73,8 +73,8 @@ private:
 
 TEST_F(CqlServerHostile, ADeeplyNestedListLiteralIsASyntaxError) {
   start();
-  const error_response e = error_of(c().query(
-      "SELECT * FROM system.local WHERE key = " + nested(60'000, '[', ']', "1")));
+  const error_response e = error_of(
+      c().query("SELECT * FROM system.local WHERE key = " + nested(60'000, '[', ']', "1")));
   EXPECT_EQ(e.code, error_code::syntax_error);
   EXPECT_TRUE(contains(e.message, "nested")) << e.message;
   expect_serving();
@@ -82,8 +82,8 @@ TEST_F(CqlServerHostile, ADeeplyNestedListLiteralIsASyntaxError) {
 
 TEST_F(CqlServerHostile, ADeeplyNestedSetLiteralIsASyntaxError) {
   start();
-  const error_response e = error_of(c().query(
-      "SELECT * FROM system.local WHERE key = " + nested(60'000, '{', '}', "1")));
+  const error_response e = error_of(
+      c().query("SELECT * FROM system.local WHERE key = " + nested(60'000, '{', '}', "1")));
   EXPECT_EQ(e.code, error_code::syntax_error);
   EXPECT_TRUE(contains(e.message, "nested")) << e.message;
   expect_serving();
@@ -95,8 +95,8 @@ TEST_F(CqlServerHostile, ADeeplyNestedTypeIsASyntaxError) {
       c().query("CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', "
                 "'replication_factor': 1}")
           .message));
-  const error_response e = error_of(c().query("CREATE TABLE ks.t (k int PRIMARY KEY, v " +
-                                              nested_list_type(10'000) + ")"));
+  const error_response e = error_of(
+      c().query("CREATE TABLE ks.t (k int PRIMARY KEY, v " + nested_list_type(10'000) + ")"));
   EXPECT_EQ(e.code, error_code::syntax_error);
   EXPECT_TRUE(contains(e.message, "nested")) << e.message;
   expect_serving();
@@ -205,7 +205,7 @@ TEST_F(CqlServerHostile, ThePreparedCacheEvictsTheLeastRecentlyUsed) {
   const auto id1 = prepare(1);
   const auto id2 = prepare(2);
   EXPECT_EQ(rows_of(c().execute(id0)).row_count(), 1U);  // 0 is now the most recent
-  const auto id3 = prepare(3);                            // evicts 1, the least recent
+  const auto id3 = prepare(3);                           // evicts 1, the least recent
   const response evicted = c().execute(id1);
   const error_response e = error_of(evicted);
   EXPECT_EQ(e.code, error_code::unprepared);
@@ -280,10 +280,10 @@ TEST_F(CqlServerHostile, AForgedKeyTheServerNeverWritesIsRefused) {
 TEST_F(CqlServerHostile, AForgedPageOrRowCountOutOfRangeIsRefused) {
   start({}, 10);
   const std::int64_t huge_rows = std::numeric_limits<std::int64_t>::max();
-  for (const bytes& state : {forged_state(std::numeric_limits<std::int32_t>::max(), 3,
-                                          bigint_key(2)),
-                             forged_state(1, huge_rows, bigint_key(2)),
-                             with_trailing_byte(forged_state(1, 3, std::nullopt))}) {
+  for (const bytes& state :
+       {forged_state(std::numeric_limits<std::int32_t>::max(), 3, bigint_key(2)),
+        forged_state(1, huge_rows, bigint_key(2)),
+        with_trailing_byte(forged_state(1, 3, std::nullopt))}) {
     query_parameters p;
     p.page_size = 3;
     p.paging_state = state;
