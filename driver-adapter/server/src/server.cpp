@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstring>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -119,7 +120,9 @@ void server::state::serve(connection& c) noexcept {
     context.max_result_rows = options.max_result_rows;
     context.max_pending_response_bytes = options.max_pending_response_bytes;
     server_detail::connection_session s{context, shared};
-    std::vector<std::byte> in(std::size_t{64} * 1024);
+    // Not zero-filled: an idle connection's buffer costs no resident memory until used.
+    constexpr std::size_t in_size = std::size_t{64} * 1024;
+    const auto in = std::make_unique_for_overwrite<std::byte[]>(in_size);
     std::vector<std::byte> out;
     std::vector<server_detail::deferred_response> later;  // delayed responses, sorted by due time
     for (;;) {
@@ -146,14 +149,14 @@ void server::state::serve(connection& c) noexcept {
       if (ready <= 0) {
         continue;
       }
-      const ssize_t n = ::recv(c.fd.get(), in.data(), in.size(), 0);
+      const ssize_t n = ::recv(c.fd.get(), in.get(), in_size, 0);
       if (n < 0 && errno == EINTR) {
         continue;
       }
       if (n <= 0) {
         break;
       }
-      if (!answer(s, std::span<const std::byte>(in.data(), static_cast<std::size_t>(n)), c, out,
+      if (!answer(s, std::span<const std::byte>(in.get(), static_cast<std::size_t>(n)), c, out,
                   later)) {
         break;
       }
