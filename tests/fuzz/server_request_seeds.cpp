@@ -247,6 +247,42 @@ std::vector<seed> seeds() {
     out.push_back({"query_tracing_custom_payload", with_startup, frame});
   }
 
+  // Nesting: literals and types as deep as the parser allows (32), and far deeper (each of
+  // these overflowed the stack before the parser had a limit), within the fuzzer's -max_len.
+  {
+    auto nested = [](std::size_t depth, const std::string& open, const std::string& inner,
+                     const std::string& close) {
+      std::string out;
+      for (std::size_t i = 0; i < depth; ++i) {
+        out += open;
+      }
+      out += inner;
+      for (std::size_t i = 0; i < depth; ++i) {
+        out += close;
+      }
+      return out;
+    };
+    out.push_back(
+        {"nesting_at_the_limit", with_startup,
+         fuzz::stream_of({
+             fuzz::query_frame(1, "CREATE TABLE ks.deep (k int PRIMARY KEY, v " +
+                                      nested(16, "frozen<list<", "int", ">>") + ")"),
+             fuzz::query_frame(2, "INSERT INTO ks.deep (k, v) VALUES (1, " +
+                                      nested(16, "[", "7", "]") + ")"),
+             fuzz::query_frame(3, "SELECT v FROM ks.deep WHERE k = " + nested(32, "[", "1", "]")),
+             fuzz::query_frame(4, "SELECT v FROM ks.deep WHERE k = " + nested(33, "{", "1", "}")),
+         })});
+    out.push_back({"nesting_deep_list_literal", with_startup,
+                   fuzz::query_frame(1, "SELECT * FROM ks.t WHERE k = " +
+                                            nested(7000, "[", "1", "]"))});
+    out.push_back({"nesting_deep_set_literal", with_startup,
+                   fuzz::query_frame(1, "INSERT INTO ks.t (k, s) VALUES (1, " +
+                                            nested(7000, "{", "'a'", "}") + ")")});
+    out.push_back({"nesting_deep_type", with_startup,
+                   fuzz::query_frame(1, "CREATE TABLE ks.d (k int PRIMARY KEY, v " +
+                                            nested(2500, "list<", "int", ">") + ")")});
+  }
+
   // What the server refuses: statements it does not support, and malformed frames (each of the
   // last ones closes the connection).
   out.push_back({"unsupported_statements", with_startup,

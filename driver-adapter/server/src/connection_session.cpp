@@ -43,6 +43,23 @@ bool has_option(const string_map& options, std::string_view key) {
                      [&](const auto& entry) { return entry.first == key; });
 }
 
+// The statement text of a QUERY or PREPARE; nullptr for other requests.
+template <class Message>
+const std::string* statement_text(const Message& m) noexcept {
+  if constexpr (std::is_same_v<Message, query_request> ||
+                std::is_same_v<Message, prepare_request>) {
+    return &m.statement;
+  } else {
+    return nullptr;
+  }
+}
+
+std::string query_too_long(std::size_t size, std::size_t limit) {
+  return "Query string of " + std::to_string(size) + " bytes is longer than the limit of " +
+         std::to_string(limit) +
+         " bytes of scopekit's embedded CQL server (server_options::max_query_bytes)";
+}
+
 }  // namespace
 
 void write_error(byte_writer& out, std::int16_t stream, error_code code, std::string message) {
@@ -52,17 +69,31 @@ void write_error(byte_writer& out, std::int16_t stream, error_code code, std::st
   encode_response(out, r);
 }
 
-std::shared_ptr<const prepared_entry> prepared_cache::find(
-    std::span<const std::byte> id) const {
+prepared_cache::prepared_cache(std::size_t capacity)
+    : capacity_(std::max<std::size_t>(capacity, 1)) {}
+
+std::shared_ptr<const prepared_entry> prepared_cache::find(std::span<const std::byte> id) {
   const std::lock_guard lock{mutex_};
-  const auto it = map_.find(id);
-  return it == map_.end() ? nullptr : it->second;
+  const auto it = by_id_.find(id);
+  if (it == by_id_.end()) {
+    return nullptr;
+  }
+  recency_.splice(recency_.begin(), recency_, it->second);
+  return *it->second;
 }
 
 void prepared_cache::insert(std::shared_ptr<const prepared_entry> entry) {
   const std::lock_guard lock{mutex_};
-  auto id = entry->id;
-  map_.insert_or_assign(std::move(id), std::move(entry));
+  if (const auto it = by_id_.find(entry->id); it != by_id_.end()) {
+    recency_.erase(it->second);
+    by_id_.erase(it);
+  }
+  while (by_id_.size() >= capacity_) {
+    by_id_.erase(recency_.back()->id);
+    recency_.pop_back();
+  }
+  recency_.push_front(std::move(entry));
+  by_id_.emplace(recency_.front()->id, recency_.begin());
 }
 
 std::uint64_t fault_registry::add(fault f) {
@@ -116,9 +147,20 @@ std::int16_t connection_session::stream_in_header() const noexcept {
 
 bool connection_session::consume(std::span<const std::byte> in, std::vector<std::byte>& out,
                       std::vector<deferred_response>& later) {
+  std::vector<std::byte> held;  // input kept back by the last call: consumed first
+  if (!unread_.empty()) {
+    held = std::move(unread_);
+    unread_.clear();
+    held.insert(held.end(), in.begin(), in.end());
+    in = held;
+  }
   byte_writer w{out};
   for (;;) {
     if (splitter_.has_frame()) {
+      if (out.size() >= context_.max_pending_response_bytes) {
+        unread_.assign(in.begin(), in.end());  // backpressure: send `out` first
+        return true;
+      }
       if (!handle(splitter_.take(), w, later)) {
         return false;
       }
@@ -212,6 +254,9 @@ bool connection_session::dispatch(const request& r, byte_writer& out,
                      ", expecting STARTUP or OPTIONS");
         } else if constexpr (std::is_same_v<message_type, register_request>) {
           answer(ready_response{});
+        } else if (const std::string* text = statement_text(m);
+                   text != nullptr && text->size() > context_.max_query_bytes) {
+          refuse(error_code::invalid, query_too_long(text->size(), context_.max_query_bytes));
         } else if constexpr (std::is_same_v<message_type, query_request>) {
           return run_statement(stream, m.statement, nullptr, state_.keyspace, m.parameters, {},
                                out, later);

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,15 +35,23 @@ struct prepared_entry {
   parsed_statement parsed;
 };
 
-/// Prepared statements by id. Thread-safe.
+/// Prepared statements by id, at most `capacity` of them: inserting one more evicts the least
+/// recently inserted or found (as Cassandra's prepared cache evicts). Thread-safe.
 class prepared_cache {
 public:
-  std::shared_ptr<const prepared_entry> find(std::span<const std::byte> id) const;
+  explicit prepared_cache(std::size_t capacity = server_options{}.max_prepared_statements);
+  /// The entry with `id`, now the most recently used; null if it was never inserted or has
+  /// been evicted.
+  std::shared_ptr<const prepared_entry> find(std::span<const std::byte> id);
+  /// Adds `entry` (replacing one with its id) as the most recently used.
   void insert(std::shared_ptr<const prepared_entry> entry);
 
 private:
+  using recency_list = std::list<std::shared_ptr<const prepared_entry>>;  // most recent first
   mutable std::mutex mutex_;
-  std::map<std::vector<std::byte>, std::shared_ptr<const prepared_entry>, bytes_less> map_;
+  std::size_t capacity_;
+  recency_list recency_;
+  std::map<std::vector<std::byte>, recency_list::iterator, bytes_less> by_id_;
 };
 
 /// The faults in force. Thread-safe.
@@ -63,16 +72,22 @@ private:
 
 /// What every connection of a server shares.
 struct server_shared {
+  explicit server_shared(std::size_t max_prepared = server_options{}.max_prepared_statements)
+      : prepared(max_prepared) {}
   database db;
   prepared_cache prepared;
   fault_registry faults;
 };
 
-/// What a session knows about its connection.
+/// What a session knows about its connection: its address, and the server_options limits a
+/// session applies (server.hpp documents each).
 struct connection_context {
   /// The server's address on this connection, reported as rpc_address and friends.
   inet_address local_address;
   std::size_t max_frame_body = default_max_body_size;
+  std::size_t max_query_bytes = server_options{}.max_query_bytes;
+  std::int64_t max_result_rows = server_options{}.max_result_rows;
+  std::size_t max_pending_response_bytes = server_options{}.max_pending_response_bytes;
 };
 
 /// A response to send later (fault::action::delay).
@@ -97,8 +112,15 @@ public:
   /// fault delays, which go to `later`. Returns false once the connection must be closed:
   /// `out` then holds what to send before closing (an ERROR, unless a fault closes it
   /// silently), and the session must not be fed again.
+  ///
+  /// Backpressure: once `out` holds context.max_pending_response_bytes or more, the session
+  /// answers no more requests and keeps the rest of `in`; has_unanswered() is then true, and
+  /// the caller sends `out` and calls consume again (with new bytes, or none) to go on.
   bool consume(std::span<const std::byte> in, std::vector<std::byte>& out,
                std::vector<deferred_response>& later);
+
+  /// True if bytes given to consume() hold requests not answered yet (see backpressure).
+  bool has_unanswered() const noexcept { return splitter_.has_frame() || !unread_.empty(); }
 
 private:
   bool handle(frame&& f, byte_writer& out, std::vector<deferred_response>& later);
@@ -112,6 +134,7 @@ private:
   connection_context context_;
   connection_state state_;
   frame_splitter splitter_;
+  std::vector<std::byte> unread_;  // input kept back by backpressure, not yet split
   std::array<std::byte, header_size> header_{};  // the header bytes of the frame being read
   bool started_ = false;                         // STARTUP answered with READY
 };

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <deque>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -122,9 +124,47 @@ std::string read_number(std::string_view text, std::size_t& i) {
   return std::string(text.substr(start, i - start));
 }
 
-std::vector<token> lex(std::string_view text) {
-  std::vector<token> out;
-  std::size_t i = 0;
+// The tokens of a statement, read one at a time as the parser asks for them: a statement of a
+// million tokens costs the parser a token or two at a time, not a million.
+class token_stream {
+public:
+  explicit token_stream(std::string_view text) : text_(text) {}
+
+  /// The token `ahead` places after the current one, or nullptr past the last.
+  const token* peek(std::size_t ahead = 0) {
+    while (ahead_.size() <= ahead) {
+      std::optional<token> t = lex_one();
+      if (!t) {
+        return nullptr;
+      }
+      ahead_.push_back(std::move(*t));
+    }
+    return &ahead_[ahead];
+  }
+
+  /// Moves past the current token (there must be one).
+  void advance() {
+    last_offset_ = ahead_.front().offset;
+    consumed_any_ = true;
+    ahead_.pop_front();
+  }
+
+  /// Where the statement ends, for a message about its end: after the last token.
+  std::size_t end_offset() const noexcept { return consumed_any_ ? last_offset_ + 1 : 0; }
+
+private:
+  std::optional<token> lex_one();
+
+  std::string_view text_;
+  std::size_t i_ = 0;
+  std::deque<token> ahead_;  // peeked, not consumed
+  std::size_t last_offset_ = 0;
+  bool consumed_any_ = false;
+};
+
+std::optional<token> token_stream::lex_one() {
+  const std::string_view text = text_;
+  std::size_t& i = i_;
   while (i < text.size()) {
     const char c = text[i];
     const std::size_t start = i;
@@ -139,8 +179,8 @@ std::vector<token> lex(std::string_view text) {
       std::transform(id.begin(), id.end(), id.begin(), [](char ch) {
         return static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       });
-      out.push_back(token{token::kind::uuid, std::move(id), start});
       i += n;
+      return token{token::kind::uuid, std::move(id), start};
     } else if (c == '0' && i + 1 < text.size() && (text[i + 1] == 'x' || text[i + 1] == 'X')) {
       i += 2;
       std::string hex;
@@ -152,35 +192,36 @@ std::vector<token> lex(std::string_view text) {
         }
         hex += text[i++];
       }
-      out.push_back(token{token::kind::blob, std::move(hex), start});
+      return token{token::kind::blob, std::move(hex), start};
     } else if (is_digit(c) || (c == '-' && i + 1 < text.size() && is_digit(text[i + 1]))) {
-      out.push_back(token{token::kind::number, read_number(text, i), start});
+      return token{token::kind::number, read_number(text, i), start};
     } else if (is_word_start(c)) {
       token t{token::kind::word, {}, start};
       while (i < text.size() && is_word_char(text[i])) {
         t.text += static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
         ++i;
       }
-      out.push_back(std::move(t));
+      return t;
     } else if (c == '\'' || c == '"') {
       const auto type = c == '\'' ? token::kind::string : token::kind::quoted_name;
-      out.push_back(token{type, read_quoted(text, i), start});
+      return token{type, read_quoted(text, i), start};
     } else {
-      out.push_back(token{token::kind::symbol, std::string(1, c), start});
       ++i;
+      return token{token::kind::symbol, std::string(1, c), start};
     }
   }
-  return out;
+  return std::nullopt;
 }
+
 
 // ---- Parser -----------------------------------------------------------------------------------
 
 class parser {
 public:
-  explicit parser(std::vector<token> tokens) : tokens_(std::move(tokens)) {}
+  explicit parser(std::string_view text) : tokens_(text) {}
 
   parsed_statement statement() {
-    if (at_end() || (tokens_.size() == 1 && peek_symbol(";"))) {
+    if (at_end() || (peek_symbol(";") && tokens_.peek(1) == nullptr)) {
       throw syntax_error("line 1:0 empty statement");
     }
     parsed_statement out;
@@ -225,6 +266,7 @@ public:
     const std::string n = name("a type");
     if (n == "frozen") {
       expect_symbol("<");
+      const nesting level{*this};
       column_type inner = type();
       expect_symbol(">");
       if (inner.type.is_native()) {
@@ -238,6 +280,7 @@ public:
     }
     if (n == "list" || n == "set") {
       expect_symbol("<");
+      const nesting level{*this};
       column_type element = type();
       expect_symbol(">");
       out.type = n == "list" ? data_type::list(std::move(element.type))
@@ -248,6 +291,7 @@ public:
     }
     if (n == "map") {
       expect_symbol("<");
+      const nesting level{*this};
       column_type key = type();
       expect_symbol(",");
       column_type mapped = type();
@@ -292,12 +336,12 @@ public:
     return out;
   }
 
-  bool at_end() const noexcept { return position_ >= tokens_.size(); }
+  bool at_end() { return tokens_.peek() == nullptr; }
 
-  [[noreturn]] void fail(std::string_view expected) const {
+  [[noreturn]] void fail(std::string_view expected) {
     std::string message = "line 1:";
     if (at_end()) {
-      message.append(std::to_string(tokens_.empty() ? 0 : tokens_.back().offset + 1))
+      message.append(std::to_string(tokens_.end_offset()))
           .append(" expected ")
           .append(expected)
           .append(", found the end of the statement");
@@ -313,6 +357,29 @@ public:
   }
 
 private:
+  // One level of nesting (a collection literal, a type's <...>) for as long as it lives; a
+  // level deeper than max_nesting is a syntax error.
+  class nesting {
+  public:
+    explicit nesting(parser& p) : parser_(&p) {
+      if (p.depth_ == max_nesting) {
+        std::string message = "line 1:";
+        message.append(std::to_string(p.at_end() ? p.tokens_.end_offset() : p.current().offset))
+            .append(": collections and types nested more than ")
+            .append(std::to_string(max_nesting))
+            .append(" deep are not supported");
+        throw syntax_error(message);
+      }
+      ++p.depth_;
+    }
+    ~nesting() { --parser_->depth_; }
+    nesting(const nesting&) = delete;
+    nesting& operator=(const nesting&) = delete;
+
+  private:
+    parser* parser_;
+  };
+
   static std::string upper(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(), [](char c) {
       return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -320,16 +387,16 @@ private:
     return text;
   }
 
-  const token& current() const noexcept { return tokens_[position_]; }
+  const token& current() { return *tokens_.peek(); }
 
-  bool peek_symbol(std::string_view s) const {
+  bool peek_symbol(std::string_view s) {
     return !at_end() && current().type == token::kind::symbol && current().text == s;
   }
   bool accept_symbol(std::string_view s) {
     if (!peek_symbol(s)) {
       return false;
     }
-    ++position_;
+    tokens_.advance();
     return true;
   }
   void expect_symbol(std::string_view s) {
@@ -339,14 +406,14 @@ private:
       fail(quoted);
     }
   }
-  bool peek_word(std::string_view w) const {
+  bool peek_word(std::string_view w) {
     return !at_end() && current().type == token::kind::word && current().text == w;
   }
   bool accept_word(std::string_view w) {
     if (!peek_word(w)) {
       return false;
     }
-    ++position_;
+    tokens_.advance();
     return true;
   }
   void expect_word(std::string_view w) {
@@ -359,7 +426,9 @@ private:
         (current().type != token::kind::word && current().type != token::kind::quoted_name)) {
       fail(what);
     }
-    return tokens_[position_++].text;
+    std::string out = current().text;
+    tokens_.advance();
+    return out;
   }
   qualified_name table_name() {
     qualified_name out;
@@ -420,15 +489,15 @@ private:
         if (t.text == ":") {
           throw unsupported("a named bind marker (:name)");
         }
-        if (t.text == "-" && position_ + 1 < tokens_.size() &&
-            tokens_[position_ + 1].text == "infinity") {
-          ++position_;
+        if (t.text == "-" && tokens_.peek(1) != nullptr && tokens_.peek(1)->text == "infinity") {
+          tokens_.advance();
           out.type = term::kind::word;
           out.text = "-infinity";
           break;
         }
         if (t.text == "[") {
-          ++position_;
+          tokens_.advance();
+          const nesting level{*this};
           out.type = term::kind::list;
           if (!accept_symbol("]")) {
             do {
@@ -439,7 +508,8 @@ private:
           return out;
         }
         if (t.text == "{") {
-          ++position_;
+          tokens_.advance();
+          const nesting level{*this};
           out.type = term::kind::set_or_map;
           if (!accept_symbol("}")) {
             out.items.push_back(literal());
@@ -460,7 +530,7 @@ private:
         }
         fail("a value");
     }
-    ++position_;
+    tokens_.advance();
     return out;
   }
 
@@ -698,19 +768,19 @@ private:
     return s;
   }
 
-  std::vector<token> tokens_;
-  std::size_t position_ = 0;
+  token_stream tokens_;
+  std::size_t depth_ = 0;  // the nesting levels open
   std::size_t markers_ = 0;
 };
 
 }  // namespace
 
 parsed_statement parse_statement(std::string_view text) {
-  return parser{lex(text)}.statement();
+  return parser{text}.statement();
 }
 
 column_type parse_column_type(std::string_view text) {
-  parser p{lex(text)};
+  parser p{text};
   column_type out = p.type();
   if (!p.at_end()) {
     p.fail("the end of the type");

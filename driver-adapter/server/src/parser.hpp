@@ -121,6 +121,12 @@ struct parsed_statement {
   std::size_t markers = 0;
 };
 
+/// The deepest nesting of collection literals ([...], {...}) and of types (list<...>) in a
+/// statement; deeper is refused (syntax_error), so no input makes the parser's recursion, or
+/// the recursion over a value of a nested type, deeper than this. The protocol's own limit
+/// on a type's nesting, so that every type the server stores can be described on the wire.
+inline constexpr auto max_nesting = static_cast<std::size_t>(max_type_depth);
+
 /// Parses one statement (an optional trailing ';'). statement_error with code syntax_error for
 /// text that is not CQL, invalid for CQL this server does not support, each message saying
 /// which.

@@ -23,7 +23,10 @@
 #include <chrono>
 #include <cstring>
 #include <list>
+#include <memory>
 #include <mutex>
+#include <span>
+#include <string>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -82,11 +85,16 @@ struct server::state {
     std::atomic<bool> done{false};
   };
 
-  explicit state(server_options o) : options(std::move(o)) {}
+  explicit state(server_options o)
+      : options(std::move(o)), shared(options.max_prepared_statements) {}
 
   void accept_loop() noexcept;
   void serve(connection& c) noexcept;
   void reap_finished();
+  void admit(net::unique_fd fd);
+  bool answer(server_detail::connection_session& s, std::span<const std::byte> in,
+              connection& c, std::vector<std::byte>& out,
+              std::vector<server_detail::deferred_response>& later);
 
   server_options options;
   server_detail::server_shared shared;
@@ -108,8 +116,13 @@ void server::state::serve(connection& c) noexcept {
     server_detail::connection_context context;
     context.local_address = local_address_of(c.fd.get());
     context.max_frame_body = options.max_frame_body;
+    context.max_query_bytes = options.max_query_bytes;
+    context.max_result_rows = options.max_result_rows;
+    context.max_pending_response_bytes = options.max_pending_response_bytes;
     server_detail::connection_session s{context, shared};
-    std::vector<std::byte> in(std::size_t{64} * 1024);
+    // Not zero-filled: an idle connection's buffer costs no resident memory until used.
+    constexpr std::size_t in_size = std::size_t{64} * 1024;
+    const auto in = std::make_unique_for_overwrite<std::byte[]>(in_size);
     std::vector<std::byte> out;
     std::vector<server_detail::deferred_response> later;  // delayed responses, sorted by due time
     for (;;) {
@@ -136,22 +149,15 @@ void server::state::serve(connection& c) noexcept {
       if (ready <= 0) {
         continue;
       }
-      const ssize_t n = ::recv(c.fd.get(), in.data(), in.size(), 0);
+      const ssize_t n = ::recv(c.fd.get(), in.get(), in_size, 0);
       if (n < 0 && errno == EINTR) {
         continue;
       }
       if (n <= 0) {
         break;
       }
-      out.clear();
-      const std::size_t delayed = later.size();
-      const bool keep = s.consume(
-          std::span<const std::byte>(in.data(), static_cast<std::size_t>(n)), out, later);
-      if (later.size() != delayed) {
-        std::stable_sort(later.begin(), later.end(),
-                         [](const auto& a, const auto& b) { return a.due < b.due; });
-      }
-      if (!send_all(c.fd.get(), out) || !keep) {
+      if (!answer(s, std::span<const std::byte>(in.get(), static_cast<std::size_t>(n)), c, out,
+                  later)) {
         break;
       }
     }
@@ -160,8 +166,31 @@ void server::state::serve(connection& c) noexcept {
   // The peer sees the end of the stream now; stop() or the accept loop closes the descriptor
   // after joining, so it is never reused while this thread could still touch it.
   ::shutdown(c.fd.get(), SHUT_RDWR);
+  c.done.store(true, std::memory_order_release);  // before the count: see admit()
   open_connections.fetch_sub(1, std::memory_order_relaxed);
-  c.done.store(true, std::memory_order_release);
+}
+
+// Answers the requests in `in` and sends the responses, at most
+// options.max_pending_response_bytes (and one response) at a time: while a client does not read,
+// send() blocks and this connection's requests wait unread (backpressure). False once the
+// connection must close.
+bool server::state::answer(server_detail::connection_session& s, std::span<const std::byte> in,
+                           connection& c, std::vector<std::byte>& out,
+                           std::vector<server_detail::deferred_response>& later) {
+  do {
+    out.clear();
+    const std::size_t delayed = later.size();
+    const bool keep = s.consume(in, out, later);
+    in = {};
+    if (later.size() != delayed) {
+      std::stable_sort(later.begin(), later.end(),
+                       [](const auto& a, const auto& b) { return a.due < b.due; });
+    }
+    if (!send_all(c.fd.get(), out) || !keep) {
+      return false;
+    }
+  } while (s.has_unanswered());
+  return true;
 }
 
 void server::state::reap_finished() {
@@ -181,7 +210,41 @@ void server::state::reap_finished() {
   }
 }
 
+// Serves `fd` on a thread of its own, or, beyond options.max_connections, answers ERROR 0x1001
+// (Overloaded) on stream 0 and closes it. Throws (and `fd` closes) if there is no memory or
+// no thread for it.
+void server::state::admit(net::unique_fd fd) {
+  const std::lock_guard lock{mutex};
+  // A finished connection counts until reaped; its thread has said so before the count drops.
+  const auto serving = static_cast<std::size_t>(std::count_if(
+      connections.begin(), connections.end(),
+      [](const connection& c) { return !c.done.load(std::memory_order_acquire); }));
+  if (serving >= options.max_connections) {
+    std::vector<std::byte> refusal;
+    byte_writer w{refusal};
+    server_detail::write_error(
+        w, 0, error_code::overloaded,
+        "Too many connections: scopekit's embedded CQL server serves at most " +
+            std::to_string(options.max_connections) +
+            " at once (server_options::max_connections); try again later");
+    send_all(fd.get(), refusal);  // a fresh socket's buffer holds it: this does not block
+    return;                       // `fd` closes
+  }
+  net::set_no_delay(fd.get());
+  connection& c = connections.emplace_back();
+  c.fd = std::move(fd);
+  try {
+    c.thread = std::thread([this, &c] { serve(c); });
+  } catch (...) {
+    connections.pop_back();  // closes the descriptor
+    throw;
+  }
+}
+
 void server::state::accept_loop() noexcept {
+  // After accept() fails for want of descriptors or memory, the listener stays readable: wait
+  // this long (or for stop()) before trying again, instead of spinning.
+  constexpr int backoff_ms = 50;
   for (;;) {
     std::array<pollfd, 2> fds{pollfd{listen_fd.get(), POLLIN, 0},
                               pollfd{wake_read.get(), POLLIN, 0}};
@@ -200,19 +263,16 @@ void server::state::accept_loop() noexcept {
     }
     net::unique_fd fd{::accept4(listen_fd.get(), nullptr, nullptr, SOCK_CLOEXEC)};
     if (!fd) {
-      continue;  // the client gave up (ECONNABORTED), or out of descriptors for now
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        if (::poll(&fds[1], 1, backoff_ms) > 0) {
+          return;  // stop() while backing off
+        }
+      }
+      continue;  // or the client gave up (ECONNABORTED)
     }
     try {
-      net::set_no_delay(fd.get());
-      const std::lock_guard lock{mutex};
-      connection& c = connections.emplace_back();
-      c.fd = std::move(fd);
-      try {
-        c.thread = std::thread([this, &c] { serve(c); });
-      } catch (...) {
-        connections.pop_back();  // closes the descriptor
-      }
-    } catch (...) {  // NOLINT(bugprone-empty-catch): no memory for this connection: refuse it
+      admit(std::move(fd));
+    } catch (...) {  // NOLINT(bugprone-empty-catch): no memory or thread: refuse this one
     }
   }
 }

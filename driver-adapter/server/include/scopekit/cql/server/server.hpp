@@ -9,8 +9,11 @@
 // they connect (system.local, system.peers, system_schema.*, shaped as in Cassandra 3.11). Any
 // other protocol version gets ERROR 0x000A naming the supported one; what it does not support
 // gets ERROR 0x2000 / 0x2200 saying so. A malformed frame gets ERROR 0x000A and the connection
-// is closed; the server itself keeps serving. inject() makes it misbehave on purpose (delays,
-// errors, dropped connections, empty pages, malformed frames, stalls) for tests.
+// is closed; the server itself keeps serving. server_options bounds what one client can make
+// it spend (query size and nesting, rows per response, prepared statements, unsent responses,
+// connections): past a limit the client gets an ERROR naming it. inject() makes it misbehave
+// on purpose (delays, errors, dropped connections, empty pages, malformed frames, stalls) for
+// tests.
 // docs/reference/cql_server.md has the whole dialect.
 //
 //   scopekit::cql::server srv;          // 127.0.0.1, any free port
@@ -38,6 +41,30 @@ struct server_options {
   /// The longest frame body accepted; a frame announcing more gets ERROR 0x000A and the
   /// connection is closed. The spec's cap (256 MB) by default.
   std::size_t max_frame_body = std::size_t{256} * 1024 * 1024;
+  /// The longest statement text (QUERY, PREPARE) accepted, in bytes: a longer one gets ERROR
+  /// 0x2200 (Invalid) without being parsed. 2 MiB by default. Parsing costs memory in
+  /// proportion to what the text holds, at most about 50 times its size (a collection
+  /// literal of one-digit numbers), so this also bounds what one statement costs. (Collection
+  /// literals and types nest at most 32 deep whatever this limit: deeper gets ERROR 0x2000.)
+  std::size_t max_query_bytes = std::size_t{2} * 1024 * 1024;
+  /// The most rows one response holds. An unpaged SELECT (no page size, or one <= 0) that
+  /// would return more gets ERROR 0x2200 (Invalid) telling the client to page; a paged one
+  /// whose page size is larger gets pages of this many rows (with has_more_pages set while
+  /// rows are left). 100,000 by default.
+  std::int64_t max_result_rows = 100'000;
+  /// Prepared statements kept, shared by every connection: preparing one more evicts the least
+  /// recently prepared or executed one (as Cassandra's prepared cache does), and an EXECUTE
+  /// of an evicted id gets ERROR 0x2500 (Unprepared), on which drivers prepare it again.
+  /// 10,000 by default; at least 1.
+  std::size_t max_prepared_statements = 10'000;
+  /// Response bytes a connection may have waiting to be sent: beyond them the server answers
+  /// no more of its requests, and reads no more of them, until the client has read its
+  /// responses (backpressure: a client that never reads costs at most about this much). One
+  /// response larger than this is still sent whole. 4 MiB by default.
+  std::size_t max_pending_response_bytes = std::size_t{4} * 1024 * 1024;
+  /// Connections served at once. A connection beyond them gets ERROR 0x1001 (Overloaded) on
+  /// stream 0 and is closed at once. 1,024 by default.
+  std::size_t max_connections = 1024;
 };
 
 /// A misbehaviour the server shows on purpose. A fault applies to QUERY and EXECUTE requests

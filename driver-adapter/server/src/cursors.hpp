@@ -1,0 +1,70 @@
+// cursors.hpp (internal) - walking a table's rows for SELECT: a stored table's map in key
+// order, a synthetic table's ids (cells computed when read), a system table's materialized
+// rows. Each cursor starts after a paging state's key and remembers the last row served.
+#pragma once
+
+#include "database.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace scopekit::cql::server_detail {
+
+/// A cell as a cursor shows it: a view of its bytes, or nullopt for null.
+using cell_view = std::optional<std::span<const std::byte>>;
+
+/// Walks a table's rows in key order from a position: the current row's cells, and its key on
+/// demand.
+class row_cursor {
+public:
+  row_cursor() = default;
+  row_cursor(const row_cursor&) = delete;
+  row_cursor& operator=(const row_cursor&) = delete;
+  virtual ~row_cursor() = default;
+  /// Moves to the next row; false past the last.
+  virtual bool next() = 0;
+  virtual cell_view cell(std::size_t column) = 0;
+  /// Remembers the current row's position (cheaply: no allocation).
+  virtual void mark() = 0;
+  /// The position mark() remembered, for a paging state.
+  virtual std::vector<std::byte> marked_key() const = 0;
+  /// Appends the cells `columns` of the current row to `out`, each as [bytes] (a cursor that
+  /// computes its rows writes them in place, without making each cell first).
+  virtual void append_row(std::vector<std::byte>& out, std::span<const std::size_t> columns);
+
+protected:
+  row_cursor(row_cursor&&) = default;
+  row_cursor& operator=(row_cursor&&) = default;
+};
+
+/// The rows of `t` after the key `after`, or only the row with key `only`. `t` must outlive
+/// the cursor and not change meanwhile (the caller holds the database's mutex).
+std::unique_ptr<row_cursor> make_stored_cursor(const table& t,
+                                               const std::optional<std::vector<std::byte>>& after,
+                                               const std::optional<std::vector<std::byte>>& only);
+
+/// The rows of a synthetic table (database.hpp) with ids in [begin, end).
+std::unique_ptr<row_cursor> make_synthetic_cursor(std::int64_t begin, std::int64_t end);
+
+/// The rows of `rows` (serialized system table rows) from index `begin`; their keys are their
+/// indexes, as bigints.
+std::unique_ptr<row_cursor> make_system_cursor(const std::vector<stored_row>& rows,
+                                               std::size_t begin);
+
+/// Appends a [bytes] cell.
+void append_cell(std::vector<std::byte>& out, const cell_view& c);
+
+/// A bigint's 8 big-endian bytes, and back.
+std::array<std::byte, 8> bigint_bytes(std::int64_t v) noexcept;
+std::int64_t bigint_of(std::span<const std::byte> bytes) noexcept;
+
+/// The id after `after`, the key of the last row served from a synthetic or system table (whose
+/// keys are ids); 0 without one. The key comes from the client: the largest id has no next one.
+std::int64_t next_id(const std::optional<std::vector<std::byte>>& after) noexcept;
+
+}  // namespace scopekit::cql::server_detail
