@@ -30,13 +30,18 @@
 
 namespace scopekit {
 
+namespace detail {
+template <class F, class T>
+inline constexpr bool detached_invocable = std::is_invocable_v<F&, std::exception_ptr, std::optional<T>>;
+template <class F>
+inline constexpr bool detached_invocable<F, void> = std::is_invocable_v<F&, std::exception_ptr>;
+}  // namespace detail
+
 /// A callback start_detached accepts for a task<T>: invocable with the error
 /// (`std::exception_ptr`), and for T other than void also with `std::optional<T>`.
 template <class F, class T>
 concept detached_completion =
-    std::is_object_v<F> && std::move_constructible<F> &&
-    (std::is_void_v<T> ? std::invocable<F&, std::exception_ptr>
-                       : std::invocable<F&, std::exception_ptr, std::optional<T>>);
+    std::is_object_v<F> && std::move_constructible<F> && detail::detached_invocable<F, T>;
 
 /// Starts `work` on `exec` with `stop` as its stop token; calls `on_done` when it completes.
 /// T is void or an object type. Throws std::invalid_argument for an empty task, std::bad_alloc
