@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <ostream>
 #include <stop_token>
 #include <string>
 #include <utility>
@@ -56,6 +57,9 @@ protected:
 
   std::optional<thread_pool> pool_;
 };
+
+/// How GoogleTest and ctest show the parameter.
+inline void PrintTo(const executor_kind& kind, std::ostream* out) { *out << kind.name; }
 
 inline std::string executor_name(const ::testing::TestParamInfo<executor_kind>& info) {
   return info.param.name;
