@@ -18,6 +18,14 @@
 //                                   close() is a task<void> that co_returns)
 //   BM_HandWrittenOneResource       acquire, try { use } catch, co_await close(), rethrow
 //
+//   BM_ScopeSpawnJoinPool/N/W       BM_ScopeSpawnJoin on a thread_pool of W workers (1, 2, 4):
+//                                   the children run on every worker, the joiner is posted back
+//   BM_ExitStackPushClosePool/N/W   BM_ExitStackPushClose on a thread_pool of W workers
+//                                   The pool variants report wall-clock time (UseRealTime): the
+//                                   benchmark's own thread only waits in block_on, so its CPU
+//                                   time says nothing. Compare them with the run_loop ones'
+//                                   Time column, in the same run.
+//
 // Each benchmark runs its whole loop inside one coroutine, started by one sync_wait, so that
 // sync_wait's own cost (a run_loop, a driver frame) stays out of the figures: one iteration is
 // one scope, plain code and co_await only.
@@ -34,8 +42,10 @@
 // the table of targets; bench/README.md says how to read them.
 #include "scopekit/async_exit_stack.hpp"
 #include "scopekit/async_scope.hpp"
+#include "scopekit/block_on.hpp"
 #include "scopekit/sync_wait.hpp"
 #include "scopekit/task.hpp"
+#include "scopekit/thread_pool.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -151,11 +161,12 @@ task<resource> open_resource(handle& h) {
   benchmark::DoNotOptimize(r.h);
 }
 
-std::int64_t children_done = 0;
+// Atomic: on a pool, children complete on several workers at once.
+std::atomic<std::int64_t> children_done{0};
 
 /// The trivial child: one frame, completes without suspending.
 task<> trivial_child() {
-  ++children_done;
+  children_done.fetch_add(1, std::memory_order_relaxed);
   co_return;
 }
 
@@ -192,6 +203,13 @@ void check(benchmark::State& state, std::int64_t done, std::size_t per_iteration
 template <class Loop>
 void run(benchmark::State& state, Loop loop) {
   scopekit::sync_wait(loop(state));
+}
+
+/// Runs `loop(state)` the same way, as one task on a thread_pool of state.range(1) workers.
+template <class Loop>
+void run_on_pool(benchmark::State& state, Loop loop) {
+  scopekit::thread_pool pool{static_cast<std::size_t>(state.range(1))};
+  scopekit::block_on(pool, loop(state));
 }
 
 // --- exit stack: push + close ------------------------------------------------------------------
@@ -408,6 +426,12 @@ void BM_ExitStackHandWrittenAsync(benchmark::State& state) {
 void BM_ScopeSpawnJoin(benchmark::State& state) {
   run(state, scope_spawn_join);
 }
+void BM_ScopeSpawnJoinPool(benchmark::State& state) {
+  run_on_pool(state, scope_spawn_join);
+}
+void BM_ExitStackPushClosePool(benchmark::State& state) {
+  run_on_pool(state, exit_stack_push_close);
+}
 void BM_SequentialAwait(benchmark::State& state) {
   run(state, sequential_await);
 }
@@ -427,6 +451,8 @@ BENCHMARK(BM_ExitStackVectorOfFunction)->Arg(1)->Arg(8)->Arg(64);
 BENCHMARK(BM_ExitStackPushCloseAsync)->Arg(1)->Arg(8)->Arg(64);
 BENCHMARK(BM_ExitStackHandWrittenAsync)->Arg(1)->Arg(8)->Arg(64);
 BENCHMARK(BM_ScopeSpawnJoin)->Arg(1)->Arg(8)->Arg(64);
+BENCHMARK(BM_ScopeSpawnJoinPool)->ArgsProduct({{1, 8, 64}, {1, 2, 4}})->UseRealTime();
+BENCHMARK(BM_ExitStackPushClosePool)->ArgsProduct({{8, 64}, {1, 2, 4}})->UseRealTime();
 BENCHMARK(BM_SequentialAwait)->Arg(1)->Arg(8)->Arg(64);
 BENCHMARK(BM_ScopeRunOneResource);
 BENCHMARK(BM_HandWrittenOneResource);

@@ -15,6 +15,7 @@ long long scopekit::test::allocated_bytes() noexcept {
   return bytes.load(std::memory_order_relaxed);
 }
 
+#if !defined(SCOPEKIT_TEST_TSAN)
 // GCC pairs the inlined malloc in operator new with the free in operator delete and warns
 // about a mismatch that is not there: both replacements use malloc/free consistently.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -45,3 +46,4 @@ void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
+#endif  // !SCOPEKIT_TEST_TSAN

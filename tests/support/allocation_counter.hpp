@@ -3,7 +3,27 @@
 // Link tests/support/allocation_counter.cpp into a test binary to replace the global
 // operator new/delete with counting versions; then compare allocations() (or allocated_bytes())
 // before and after.
+//
+// Under ThreadSanitizer the replacement is impossible (its runtime is linked whole and defines
+// every form of operator new and delete), so the counters stay at zero there and tests that
+// need them call SCOPEKIT_SKIP_WITHOUT_ALLOCATION_COUNTER() first.
 #pragma once
+
+#if defined(__SANITIZE_THREAD__)
+#define SCOPEKIT_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SCOPEKIT_TEST_TSAN 1
+#endif
+#endif
+
+/// Skips the current GoogleTest test where allocations cannot be counted (ThreadSanitizer).
+#if defined(SCOPEKIT_TEST_TSAN)
+#define SCOPEKIT_SKIP_WITHOUT_ALLOCATION_COUNTER() \
+  GTEST_SKIP() << "ThreadSanitizer's runtime owns operator new: allocations are not counted"
+#else
+#define SCOPEKIT_SKIP_WITHOUT_ALLOCATION_COUNTER() static_cast<void>(0)
+#endif
 
 namespace scopekit::test {
 

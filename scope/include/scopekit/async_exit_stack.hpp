@@ -29,6 +29,7 @@
 //   co_await stack.close();  // flush, then close, even if the flush throws
 #pragma once
 
+#include "scopekit/awaitable.hpp"
 #include "scopekit/detail/cleanup_entry.hpp"
 #include "scopekit/detail/coroutine_context.hpp"
 #include "scopekit/scope_error.hpp"
@@ -42,6 +43,7 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -52,7 +54,7 @@ namespace scopekit {
 /// A resource whose asynchronous close() can be awaited.
 template <class R>
 concept async_closeable = requires(R& r) {
-  { r.close() } -> detail::awaitable;
+  { r.close() } -> awaitable;
 };
 
 /// A cleanup push() accepts: callable with no arguments or with the error currently
@@ -101,24 +103,11 @@ public:
   /// Awaits `acquisition`, keeps the resource it yields and registers `resource.close()`.
   /// Returns a reference that stays valid until that close. If the acquisition throws,
   /// nothing is registered. If it yields a reference, that object is closed but not owned.
-  template <detail::awaitable A>
-    requires async_closeable<std::remove_cvref_t<detail::await_result_t<A>>>
-  task<std::remove_cvref_t<detail::await_result_t<A>>&> enter(A acquisition) {
-    using result = detail::await_result_t<A>;
-    using resource = std::remove_cvref_t<result>;
-    reserve_one();  // after acquiring, registering must not fail
-    if constexpr (std::is_lvalue_reference_v<result>) {
-      resource& borrowed = co_await std::move(acquisition);
-      place(detail::cleanup_entry([r = &borrowed] { return r->close(); }));
-      co_return borrowed;
-    } else {
-      // Allocated before acquiring, so that no allocation failure can strand the resource.
-      auto storage = std::make_unique<std::optional<resource>>();
-      storage->emplace(co_await std::move(acquisition));
-      resource& owned = **storage;
-      place(detail::cleanup_entry([r = std::move(storage)] { return (*r)->close(); }));
-      co_return owned;
-    }
+  /// Several enter()s may be suspended at once: each reserves its own entry.
+  template <awaitable A>
+    requires async_closeable<std::remove_cvref_t<await_result_t<A>>>
+  task<std::remove_cvref_t<await_result_t<A>>&> enter(A acquisition) {
+    return enter_locked(std::move(acquisition), nullptr);
   }
 
   /// Moves every entry to a new stack, leaving this one empty (Python's pop_all).
@@ -142,12 +131,82 @@ public:
                                                std::exception_ptr current) noexcept;
 
 private:
-  // Makes room for one more entry, so that placing it cannot fail. Grows geometrically:
+  friend class async_scope;
+
+  // Locks `mutex` if there is one: async_scope guards its stack, a bare stack needs none.
+  class maybe_lock {
+  public:
+    explicit maybe_lock(std::mutex* mutex) : mutex_(mutex) {
+      if (mutex_ != nullptr) {
+        mutex_->lock();
+      }
+    }
+    maybe_lock(const maybe_lock&) = delete;
+    maybe_lock& operator=(const maybe_lock&) = delete;
+    ~maybe_lock() {
+      if (mutex_ != nullptr) {
+        mutex_->unlock();
+      }
+    }
+
+  private:
+    std::mutex* mutex_;
+  };
+
+  // enter(), with the stack's state touched only under `mutex` (if not null). Room for the
+  // entry is reserved before acquiring and kept per enter(), so that however many enter()s
+  // are suspended at once, each one's registration cannot fail.
+  template <class A>
+  task<std::remove_cvref_t<await_result_t<A>>&> enter_locked(A acquisition, std::mutex* mutex) {
+    using result = await_result_t<A>;
+    using resource = std::remove_cvref_t<result>;
+    {
+      const maybe_lock lock{mutex};
+      reserve_one();  // after acquiring, registering must not fail
+    }
+    if constexpr (std::is_lvalue_reference_v<result>) {
+      resource* borrowed = nullptr;
+      try {
+        borrowed = &(co_await std::move(acquisition));
+      } catch (...) {
+        const maybe_lock lock{mutex};
+        --reserved_;
+        throw;
+      }
+      {
+        const maybe_lock lock{mutex};
+        place(detail::cleanup_entry([r = borrowed] { return r->close(); }));
+      }
+      co_return *borrowed;
+    } else {
+      // Allocated before acquiring, so that no allocation failure can strand the resource.
+      std::unique_ptr<std::optional<resource>> storage;
+      try {
+        storage = std::make_unique<std::optional<resource>>();
+        storage->emplace(co_await std::move(acquisition));
+      } catch (...) {
+        const maybe_lock lock{mutex};
+        --reserved_;
+        throw;
+      }
+      resource& owned = **storage;
+      {
+        const maybe_lock lock{mutex};
+        place(detail::cleanup_entry([r = std::move(storage)] { return (*r)->close(); }));
+      }
+      co_return owned;
+    }
+  }
+
+  // Reserves room for one more entry, so that placing it cannot fail. Grows geometrically:
   // reserving exactly one more each time would reallocate (and move every entry) per push.
   void reserve_one() {
-    if (size_ >= inline_capacity && overflow_.size() == overflow_.capacity()) {
-      overflow_.reserve(std::max(2 * overflow_.capacity(), inline_capacity));
+    const std::size_t needed = size_ + reserved_ + 1;
+    if (needed > inline_capacity && overflow_.capacity() < needed - inline_capacity) {
+      overflow_.reserve(std::max(2 * overflow_.capacity(),
+                                 std::max(needed - inline_capacity, inline_capacity)));
     }
+    ++reserved_;
   }
 
   /// True if the entry on top runs without awaiting.
@@ -190,6 +249,7 @@ private:
   }
 
   void place(detail::cleanup_entry entry) noexcept {  // room was reserved
+    --reserved_;
     if (size_ < inline_capacity) {
       inline_[size_] = std::move(entry);
     } else {
@@ -211,6 +271,7 @@ private:
   std::array<detail::cleanup_entry, inline_capacity> inline_{};
   std::vector<detail::cleanup_entry> overflow_;
   std::size_t size_ = 0;
+  std::size_t reserved_ = 0;  // entries reserved by enter()s still acquiring
 };
 
 /// What close() and close_collecting() return. Awaiting it runs the synchronous cleanups on

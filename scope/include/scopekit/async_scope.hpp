@@ -15,9 +15,9 @@
 // scope's own stop is not an error. spawn() after the scope has joined is refused with
 // std::logic_error; destroying a scope with children still in flight aborts with a message.
 //
-// Threads: the body, children and cleanups run on the caller's executor. spawn() and
-// request_stop() are thread-safe; enter() and push() are not synchronised: call them from the
-// body, or from children only when the executor runs one coroutine at a time (run_loop does).
+// Threads: the body, children and cleanups run on the caller's executor, which may run several
+// of them at once (a thread_pool). spawn(), request_stop(), enter() and push() are thread-safe:
+// children may register cleanups concurrently (enter and push take the scope's lock).
 // Allocation: one frame per spawned child (its own); per scope, run()'s frame, the body's
 // frame, the exit coroutine's frame and the scope's std::stop_source state (an empty scope: 4),
 // plus what async_exit_stack needs for the cleanups.
@@ -34,6 +34,7 @@
 #pragma once
 
 #include "scopekit/async_exit_stack.hpp"
+#include "scopekit/awaitable.hpp"
 #include "scopekit/detail/coroutine_context.hpp"
 #include "scopekit/exit_condition.hpp"
 #include "scopekit/executor.hpp"
@@ -115,18 +116,28 @@ public:
   }
 
   /// Awaits `acquisition` and closes the resource it yields at exit (see
-  /// async_exit_stack::enter). Not synchronised: see the threading note above.
-  template <detail::awaitable A>
-    requires async_closeable<std::remove_cvref_t<detail::await_result_t<A>>>
-  task<std::remove_cvref_t<detail::await_result_t<A>>&> enter(A acquisition) {
-    return cleanups_.enter(std::move(acquisition));
+  /// async_exit_stack::enter). Thread-safe: children may call it concurrently.
+  template <awaitable A>
+    requires async_closeable<std::remove_cvref_t<await_result_t<A>>>
+  task<std::remove_cvref_t<await_result_t<A>>&> enter(A acquisition) {
+    return cleanups_.enter_locked(std::move(acquisition), &cleanups_mutex_);
   }
 
-  /// Registers a cleanup to run at exit (see async_exit_stack::push). Not synchronised: see
-  /// the threading note above.
+  /// Registers a cleanup to run at exit (see async_exit_stack::push). Thread-safe: children
+  /// may call it concurrently.
   template <async_cleanup F>
   void push(F&& cleanup) {
+    std::lock_guard lock{cleanups_mutex_};
     cleanups_.push(std::forward<F>(cleanup));
+  }
+
+  /// Starts any awaitable as a child (its result, if any, is dropped): a task<T>, a
+  /// oneshot_receiver, an awaitable of another library. One coroutine frame wraps it (none for
+  /// a task<void>). Otherwise as spawn(task<void>).
+  template <awaitable A>
+    requires(!std::is_same_v<std::remove_cvref_t<A>, task<void>>)
+  void spawn(A&& child) {
+    spawn(detail::await_as_task<std::decay_t<A>>(std::forward<A>(child)));
   }
 
   /// Starts `child` on the scope's executor with the scope's stop token; it is joined before
@@ -306,7 +317,8 @@ private:
   }
 
   executor* exec_;
-  std::mutex mutex_;  // guards cause_ and child_errors_
+  std::mutex mutex_;           // guards cause_ and child_errors_
+  std::mutex cleanups_mutex_;  // guards cleanups_ while children may touch it
   std::stop_source stop_;
   detail::coroutine_context context_;
   stop_cause cause_ = stop_cause::none;

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <stop_token>
+#include <thread>
 #include <utility>
 
 namespace scopekit {
@@ -30,6 +31,13 @@ namespace scopekit {
 namespace detail {
 
 /// A timer that requests stop on a source when it fires; cancelled when destroyed.
+///
+/// The executor's timer contract: a cancel() that returns false means fire has begun, possibly
+/// on another thread, and may still be running. So on_fire takes what it needs (a copy of the
+/// stop source) and then publishes, with one atomic store, that it is done with the node; the
+/// destructor, after a failed cancel, waits for that store before the node is freed. The wait
+/// is a few instructions long: on_fire requests stop only after the store, on its own copy,
+/// so a coroutine resumed inline by that request may destroy the timer without waiting.
 class deadline_timer : private timer_node {
 public:
   deadline_timer(executor& exec, executor::clock::time_point when, std::stop_source source)
@@ -42,18 +50,22 @@ public:
   deadline_timer& operator=(const deadline_timer&) = delete;
   deadline_timer(deadline_timer&&) = delete;
   deadline_timer& operator=(deadline_timer&&) = delete;
-  // A timer that did not fire is cancelled. (One that is firing concurrently on a
-  // multi-threaded executor would race with this; run_loop fires on the thread that owns
-  // the awaiting coroutine, so it has always finished by the time this runs.)
-  ~deadline_timer() { (void)exec_->cancel(*this); }
+  ~deadline_timer() {
+    if (!exec_->cancel(*this)) {
+      while (!expired_.load(std::memory_order_acquire)) {  // fire has begun: wait for its end
+        std::this_thread::yield();
+      }
+    }
+  }
 
   [[nodiscard]] bool expired() const noexcept { return expired_.load(std::memory_order_acquire); }
 
 private:
   static void on_fire(timer_node& node) noexcept {
     auto* self = static_cast<deadline_timer*>(&node);  // the node is this timer's base
-    self->expired_.store(true, std::memory_order_release);
-    self->source_.request_stop();
+    std::stop_source source = self->source_;  // a reference count: no allocation
+    self->expired_.store(true, std::memory_order_release);  // the last access to the timer
+    source.request_stop();
   }
 
   executor* exec_;
@@ -75,7 +87,7 @@ task<T> with_deadline(executor::clock::time_point deadline, task<T> work) {
   std::stop_callback forward_caller_stop{co_await current_stop_token(),
                                          [&source]() noexcept { source.request_stop(); }};
   detail::deadline_timer timer{*exec, deadline, source};
-  const detail::coroutine_context context{exec, source.get_token()};
+  const coroutine_context context{exec, source.get_token()};
   try {
     co_return co_await work.with_context(context);
   } catch (const stopped_error&) {

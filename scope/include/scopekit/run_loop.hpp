@@ -14,12 +14,12 @@
 //   loop.run();
 #pragma once
 
+#include "scopekit/detail/timer_queue.hpp"
 #include "scopekit/executor.hpp"
 
 #include <condition_variable>
 #include <coroutine>
 #include <cstddef>
-#include <map>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -38,7 +38,8 @@ public:
 
   // Notifying while holding the lock matters: once the run thread can see the new work it
   // may finish and destroy the loop, so the poster must not touch wake_ after unlocking.
-  void post(std::coroutine_handle<> continuation) override {
+  // A queue that cannot grow terminates (post is noexcept): the work is never dropped.
+  void post(std::coroutine_handle<> continuation) noexcept override {
     std::lock_guard lock{mutex_};
     ready_.push_back(work{&resume_handle, continuation.address()});
     wake_.notify_one();
@@ -52,14 +53,7 @@ public:
 
   [[nodiscard]] bool cancel(timer_node& timer) noexcept override {
     std::lock_guard lock{mutex_};
-    auto [first, last] = timers_.equal_range(timer.deadline);
-    for (auto it = first; it != last; ++it) {
-      if (it->second == &timer) {
-        timers_.erase(it);
-        return true;
-      }
-    }
-    return false;
+    return detail::erase_timer(timers_, timer);
   }
 
   /// Resumes posted continuations and due timers on the calling thread until finish() has been
@@ -188,7 +182,7 @@ private:
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<work> ready_;
-  std::multimap<clock::time_point, timer_node*> timers_;
+  detail::timer_queue timers_;
   bool timer_pass_queued_ = false;  // a run_timer_pass item is in ready_ or in the running batch
   std::size_t timers_fired_ = 0;    // touched by the running thread only
   bool finishing_ = false;

@@ -73,17 +73,23 @@ public:
 private:
   enum class state : unsigned char { arming, suspended, completed };
 
-  // Called by whichever of fire/cancel won; resumes (via `resume`) if already suspended.
-  template <class Resume>
-  void complete(Resume resume) noexcept {
+  // Called by whichever of fire/cancel won. The exchange is the completer's last access to
+  // this awaiter (the executor's timer contract: a failed cancel() does not wait for fire to
+  // return, so fire must not touch the node once the coroutine may go on): what it needs
+  // afterwards is read before.
+  void complete(executor* post_to) noexcept {
+    const std::coroutine_handle<> continuation = continuation_;
     if (state_.exchange(state::completed, std::memory_order_acq_rel) == state::suspended) {
-      resume();
+      if (post_to != nullptr) {
+        post_to->post(continuation);
+      } else {
+        continuation.resume();  // the timer fired: already on the executor
+      }
     }
   }
 
   static void on_fire(timer_node& node) noexcept {
-    auto* self = static_cast<sleep_awaiter*>(&node);  // the node is this awaiter's base
-    self->complete([self] { self->continuation_.resume(); });  // already on the executor
+    static_cast<sleep_awaiter*>(&node)->complete(nullptr);  // the node is this awaiter's base
   }
 
   struct on_stop {
@@ -91,7 +97,7 @@ private:
     void operator()() const noexcept {
       if (self->exec_->cancel(*self)) {
         self->stopped_ = true;
-        self->complete([s = self] { s->exec_->post(s->continuation_); });
+        self->complete(self->exec_);
       }
     }
   };

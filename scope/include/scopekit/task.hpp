@@ -17,6 +17,7 @@
 //   }
 #pragma once
 
+#include "scopekit/context.hpp"
 #include "scopekit/detail/coroutine_context.hpp"
 #include "scopekit/executor.hpp"
 
@@ -142,7 +143,7 @@ public:
 
   class awaiter {
   public:
-    explicit awaiter(handle_type h, const detail::coroutine_context* context = nullptr) noexcept
+    explicit awaiter(handle_type h, const coroutine_context* context = nullptr) noexcept
         : handle_(h), context_(context) {}
     bool await_ready() const noexcept { return false; }
     /// Starts the task in the awaiter's context (or the one given to with_context). Suspends
@@ -162,12 +163,13 @@ public:
 
   private:
     handle_type handle_;
-    const detail::coroutine_context* context_;
+    const coroutine_context* context_;
   };
 
   /// Awaiting this runs the task in `context` (which must outlive the task's run) instead of
-  /// the awaiter's: how scopes give their body their own stop token, and cleanups none.
-  [[nodiscard]] awaiter with_context(const detail::coroutine_context& context) & noexcept {
+  /// the awaiter's: how scopes give their body their own stop token, and cleanups none. To
+  /// move the task to another executor as well, see on() (scopekit/on.hpp).
+  [[nodiscard]] awaiter with_context(const coroutine_context& context) & noexcept {
     return awaiter{handle_, &context};
   }
 

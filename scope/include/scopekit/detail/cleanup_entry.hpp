@@ -8,6 +8,7 @@
 // hands back that task; any other awaitable is wrapped in a task (one frame).
 #pragma once
 
+#include "scopekit/awaitable.hpp"
 #include "scopekit/detail/coroutine_context.hpp"
 #include "scopekit/task.hpp"
 
@@ -38,9 +39,9 @@ template <class F>
 using cleanup_result_t = decltype(call_cleanup(std::declval<F&>(),
                                                std::declval<const std::exception_ptr&>()));
 
-/// Awaitable in a scopekit task: has an awaiter with await_ready/suspend/resume.
+/// The public concept (scopekit/awaitable.hpp), under its old name.
 template <class A>
-concept awaitable = requires(A&& a) { get_awaiter(std::forward<A>(a)).await_ready(); };
+concept awaitable = ::scopekit::awaitable<A>;
 
 template <class F>
 concept cleanup_callable =

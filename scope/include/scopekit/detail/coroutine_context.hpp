@@ -1,8 +1,9 @@
-// scopekit/detail/coroutine_context.hpp - what a scopekit coroutine inherits from its awaiter:
-// the executor it resumes on and the stop token it observes; plus the awaiter helpers.
+// scopekit/detail/coroutine_context.hpp - the awaiter helpers (get_awaiter, await_result_t,
+// result_slot), and the old detail names of the public context types (scopekit/context.hpp).
 // Internal: no promises beyond what the public headers document.
 #pragma once
 
+#include "scopekit/context.hpp"
 #include "scopekit/executor.hpp"
 
 #include <coroutine>
@@ -14,28 +15,11 @@
 
 namespace scopekit::detail {
 
-/// The ambient context of a running scopekit coroutine.
-struct coroutine_context {
-  executor* exec = nullptr;
-  std::stop_token stop;
-};
-
-/// Promises of scopekit coroutines expose their context; awaiters read it through this.
+// The context types are public (scopekit/context.hpp); these names stay for existing code.
+using coroutine_context = ::scopekit::coroutine_context;
 template <class P>
-concept context_promise = requires(P& p) {
-  { p.context() } -> std::same_as<const coroutine_context&>;
-};
-
-/// The context of the coroutine `h` if it is a scopekit coroutine, else an empty one.
-template <class P>
-[[nodiscard]] const coroutine_context& context_of(std::coroutine_handle<P> h) noexcept {
-  if constexpr (context_promise<P>) {
-    return h.promise().context();
-  } else {
-    static const coroutine_context none{};
-    return none;
-  }
-}
+concept context_promise = context_provider<P>;
+using ::scopekit::context_of;
 
 /// Obtains the awaiter for `co_await a` ([expr.await]/3.3, ignoring await_transform).
 template <class A>
