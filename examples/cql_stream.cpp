@@ -3,8 +3,11 @@
 // ahead of the consumer, under a total deadline, and leaves the loop with `break` once it has
 // the bytes it wanted. The async_scope closes the stream on that path as on every other one:
 // no page, callback or request registration of the stream is left once the scope has exited,
-// which live_row_streams() shows. The output does not depend on timing: ids come in order and
-// the budget is counted in bytes of rows, not in time.
+// which live_row_streams() shows. After every row it also measures the read-ahead, the pages
+// received and not yet taken (pages_fetched() - page_number()), and prints the most it saw:
+// never more than prefetch_pages, so the stream never held more than prefetch_pages + 1 pages.
+// The output does not depend on timing, except that figure, which may be anything from 0 to the
+// bound: ids come in order and the budget is counted in bytes of rows, not in time.
 #include <scopekit/async_scope.hpp>
 #include <scopekit/cql/client/row_stream.hpp>
 #include <scopekit/cql/server/server.hpp>
@@ -12,6 +15,7 @@
 #include <scopekit/sync_wait.hpp>
 #include <scopekit/task.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +31,7 @@ namespace cql = scopekit::cql;
 
 constexpr std::int64_t table_rows = 100'000;
 constexpr std::size_t byte_budget = std::size_t{4} * 1024 * 1024;  // names and payloads
+constexpr std::size_t prefetch = 2;
 
 /// FNV-1a, 64 bits: a checksum of the bytes read, in order.
 struct fnv1a {
@@ -44,6 +49,7 @@ struct export_summary {
   std::int64_t last_id = -1;
   std::size_t bytes = 0;
   std::size_t page = 0;
+  std::size_t most_read_ahead = 0;  // pages received and not yet taken, the most seen
   std::uint64_t checksum = 0;
 };
 
@@ -55,7 +61,7 @@ struct export_rows {
   task<> operator()(async_scope& scope) const {
     cql::stream_options options;
     options.page_size = 5'000;
-    options.prefetch_pages = 2;  // memory: at most 2 + 1 pages, whatever the table's size
+    options.prefetch_pages = prefetch;  // memory: at most 2 + 1 pages, whatever the table's size
     options.total_timeout = std::chrono::seconds{60};
     cql::row_stream& rows = co_await scope.enter(
         db->execute_stream("SELECT id, name, payload FROM demo.rows", options));
@@ -69,6 +75,7 @@ struct export_rows {
       ++out->rows;
       out->last_id = row->get<std::int64_t>("id");
       out->bytes += name.size() + payload.size();
+      out->most_read_ahead = std::max(out->most_read_ahead, rows.pages_fetched() - rows.page_number());
       if (out->bytes >= byte_budget) {
         break;  // the scope closes the stream, with its read-ahead still in flight
       }
@@ -93,6 +100,9 @@ struct program {
     std::printf("read %lld of %lld rows (ids 0 to %lld), %zu bytes, stopped in page %zu\n",
                 static_cast<long long>(summary.rows), static_cast<long long>(table_rows),
                 static_cast<long long>(summary.last_id), summary.bytes, summary.page);
+    std::printf("read-ahead: at most %zu pages waiting (prefetch_pages = %zu), so at most %zu pages "
+                "held at once\n",
+                summary.most_read_ahead, prefetch, summary.most_read_ahead + 1);
     std::printf("checksum %016llx\n", static_cast<unsigned long long>(summary.checksum));
     std::printf("row streams alive after the scope: %zu\n",
                 cql::diagnostics::live_row_streams());
