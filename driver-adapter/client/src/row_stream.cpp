@@ -15,7 +15,9 @@
 #include <stdexcept>
 #include <thread>
 #include <utility>
+#include <string>
 #include <variant>
+#include <vector>
 
 namespace scopekit::cql {
 namespace detail {
@@ -105,18 +107,24 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
           exhausted = true;
         } else if (auto* rows = std::get_if<rows_result>(&r.value->message)) {
           const std::size_t n = rows->row_count();
-          pages.fetch_add(1, std::memory_order_relaxed);
-          rows_received.fetch_add(n, std::memory_order_relaxed);
+          const std::size_t page = pages.fetch_add(1, std::memory_order_relaxed) + 1;
           const auto& next_state = rows->metadata().paging_state;
-          const bool capped =
-              options.max_pages && pages.load(std::memory_order_relaxed) >= *options.max_pages;
-          if (next_state && !capped) {
-            parameters().paging_state = *next_state;
-          } else {
+          const bool capped = options.max_pages && page >= *options.max_pages;
+          if (next_state && next_state == parameters().paging_state) {
+            // The state this page was asked with: following it would ask for this page again,
+            // for ever. The page's rows are not delivered (they may repeat the last page's).
+            page_error = repeated_paging_state(page, *next_state);
             exhausted = true;
-          }
-          if (n > 0) {
-            ready.push_back(std::make_unique<rows_result>(std::move(*rows)));
+          } else {
+            rows_received.fetch_add(n, std::memory_order_relaxed);
+            if (next_state && !capped) {
+              parameters().paging_state = *next_state;
+            } else {
+              exhausted = true;
+            }
+            if (n > 0) {
+              ready.push_back(std::make_unique<rows_result>(std::move(*rows)));
+            }
           }
           // Follow an empty page at once (it holds nothing); otherwise read ahead as allowed.
           // A consumer waiting now takes the first ready page at once (it holds none while it
@@ -149,6 +157,16 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
     if (h) {
       post_or_resume(ex, h);
     }
+  }
+
+  // The error of a page whose paging state is the one it was asked with.
+  std::exception_ptr repeated_paging_state(std::size_t page,
+                                           const std::vector<std::byte>& state) const {
+    return std::make_exception_ptr(protocol_error(
+        "rows.paging_state", 0,
+        "page " + std::to_string(page) + " from " + conn->peer() +
+            " repeats the paging state it was asked with (" + std::to_string(state.size()) +
+            " bytes): following it would never end the stream"));
   }
 
   // Fails the stream with `e` (unless it failed or closed before) and wakes the consumer.
