@@ -467,6 +467,35 @@ TEST_F(CqlExportCli, KeyspaceIsUsedAfterConnecting) {
   EXPECT_EQ(r.out, "name\r\nrow-0\r\nrow-1\r\nrow-2\r\n");
 }
 
+// ---- The summary's peak RSS -------------------------------------------------------------------
+
+/// The "peak RSS <x> MB" figure of a summary line, in bytes; -1 if there is none.
+double reported_peak_rss(std::string_view err) {
+  constexpr std::string_view label = "peak RSS ";
+  const std::size_t at = err.find(label);
+  if (at == std::string_view::npos) {
+    return -1;
+  }
+  return std::strtod(std::string(err.substr(at + label.size())).c_str(), nullptr) * 1e6;
+}
+
+TEST_F(CqlExportCli, PeakRssIsTheProgramsOwnNotItsParents) {
+  // Linux keeps the largest RSS of a process across exec (ru_maxrss), so a figure taken from
+  // getrusage() is at least what this test process has resident when it starts the program.
+  constexpr std::size_t ballast_size = std::size_t{256} << 20U;
+  std::vector<unsigned char> ballast(ballast_size);
+  for (std::size_t i = 0; i < ballast.size(); i += 4096) {
+    ballast[i] = static_cast<unsigned char>(i >> 12U);  // every page touched: resident
+  }
+  const run_result r = run({"--rows", "5", "--out", path("rows.csv")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  const double peak = reported_peak_rss(r.err);
+  EXPECT_GT(peak, 0) << r.err;
+  // Exporting 5 rows takes a few MB (tens under a sanitizer), far from the ballast's 256 MiB.
+  EXPECT_LT(peak, static_cast<double>(ballast_size) / 2) << r.err;
+  EXPECT_EQ(ballast[ballast_size - 4096], static_cast<unsigned char>((ballast_size - 4096) >> 12U));
+}
+
 // ---- Signals ---------------------------------------------------------------------------------
 
 TEST_F(CqlExportCli, SigintStopsTheStreamAndKeepsTheRowsWritten) {
