@@ -23,7 +23,9 @@ demo.rows (id bigint, name text, payload blob) and exports that.
   --format FORMAT   csv (RFC 4180, header line, CRLF) or jsonl (one JSON object per row);
                     default csv
   --out PATH        where to write; - (the default) is stdout. A regular file is written
-                    as PATH.partial and renamed to PATH once every row is written
+                    as PATH.partial.<pid>.<random> and renamed to PATH once every row is
+                    written; one run at a time per PATH (PATH.lock); a read-only PATH is
+                    not replaced
   --page-size N     rows per page asked of the server, 1 to 2147483647 (default 5000)
   --prefetch N      pages fetched ahead of the one being written, 0 to 1000 (default 2)
   --limit N         stop after N rows, N >= 1 (default: every row)
@@ -43,12 +45,14 @@ non-string type (not null in CQL) is "" in both formats.
 
 Progress goes to stderr while it runs if stderr is a terminal; one summary line at the end.
 SIGINT or SIGTERM stops the stream cleanly, keeps the complete rows written so far (in
-PATH.partial), and exits 130; a second signal exits at once.
+the run's own PATH.partial.<pid>.<random>, named on stderr), and exits 130; a second
+signal exits at once. Files of earlier runs (PATH.partial*) are never touched.
 
 Exit status: 0 every row written, 1 internal error, 2 bad arguments, 3 output error
 (cannot create or write the output, disk full), 4 connection error (cannot connect,
 connection lost), 5 CQL error (the server refused the query), 6 protocol error (an answer
-that does not decode), 130 interrupted. Only 0 means the output is complete.
+that does not decode), 7 timeout (no answer within --timeout), 8 output busy (another run is
+writing PATH), 130 interrupted. Only 0 means the output is complete.
 
 More: docs/reference/cql_export.md in the scopekit sources.
 )";

@@ -37,6 +37,8 @@ failure classify_current() {
     return classify(e.primary());
   } catch (const stopped_error&) {
     return {exit_status::interrupted, "interrupted"};
+  } catch (const output_busy& e) {
+    return with_message(exit_status::busy, "output busy: ", e);
   } catch (const output_error& e) {
     return with_message(exit_status::output, "output error: ", e);
   } catch (const query_problem& e) {
@@ -48,7 +50,7 @@ failure classify_current() {
   } catch (const cql::protocol_error& e) {
     return with_message(exit_status::protocol, "protocol error: ", e);
   } catch (const timeout_error& e) {
-    return with_message(exit_status::connection, "connection error: ", e);
+    return with_message(exit_status::timeout, "timeout: ", e);
   } catch (const std::exception& e) {
     return with_message(exit_status::internal, "error: ", e);
   } catch (...) {

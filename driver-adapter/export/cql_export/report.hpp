@@ -24,6 +24,8 @@ inline constexpr int output = 3;         // the output cannot be created, writte
 inline constexpr int connection = 4;     // cannot connect, or the connection was lost
 inline constexpr int cql = 5;            // the server answered the query with an ERROR
 inline constexpr int protocol = 6;       // an answer, or a value in it, that does not decode
+inline constexpr int timeout = 7;        // the server did not answer within --timeout
+inline constexpr int busy = 8;           // another run is writing the same --out
 inline constexpr int interrupted = 130;  // SIGINT or SIGTERM
 }  // namespace exit_status
 

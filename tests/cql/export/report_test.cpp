@@ -41,11 +41,14 @@ TEST(CqlExportReport, EachKindOfErrorHasItsOwnStatus) {
   EXPECT_EQ(classified(query_problem("markers")).status, exit_status::usage);
   EXPECT_EQ(classified(std::runtime_error("what")).status, exit_status::internal);
   EXPECT_EQ(classify(std::make_exception_ptr(42)).status, exit_status::internal);
-  const std::set<int> distinct = {exit_status::ok,         exit_status::internal,
-                                  exit_status::usage,      exit_status::output,
-                                  exit_status::connection, exit_status::cql,
-                                  exit_status::protocol,   exit_status::interrupted};
-  EXPECT_EQ(distinct.size(), 8U);
+  EXPECT_EQ(classified(timeout_error("no answer")).status, exit_status::timeout);
+  EXPECT_EQ(classified(output_busy("another run")).status, exit_status::busy);
+  const std::set<int> distinct = {exit_status::ok,          exit_status::internal,
+                                  exit_status::usage,       exit_status::output,
+                                  exit_status::connection,  exit_status::cql,
+                                  exit_status::protocol,    exit_status::timeout,
+                                  exit_status::busy,        exit_status::interrupted};
+  EXPECT_EQ(distinct.size(), 10U);
   EXPECT_EQ(exit_status::interrupted, 130);  // 128 + SIGINT, as shells report Ctrl-C
 }
 
