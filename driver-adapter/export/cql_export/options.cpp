@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
+#include <cmath>
 #include <limits>
 #include <system_error>
 
@@ -33,6 +35,9 @@ demo.rows (id bigint, name text, payload blob) and exports that.
   --host HOST       a real Cassandra or ScyllaDB node (default port 9042)
   --port PORT       its port, 1 to 65535 (with no --host: 127.0.0.1)
   --keyspace KS     USE this keyspace after connecting
+  --timeout S       the longest wait, in seconds, for any answer of the server (the
+                    PREPARE, each page); past it the export fails with status 7
+                    (default 12; 0.001 to 1000000, fractions allowed)
   -h, --help        print this help and exit
 
 Values: null is an empty unquoted CSV field and JSON null; an empty string is "" in both.
@@ -58,16 +63,16 @@ More: docs/reference/cql_export.md in the scopekit sources.
 )";
 
 /// The option names that take a value.
-constexpr std::array<std::string_view, 10> valued = {
-    "--query", "--format", "--out",  "--page-size", "--prefetch",
-    "--limit", "--rows",   "--host", "--port",      "--keyspace"};
+constexpr std::array<std::string_view, 11> valued = {
+    "--query", "--format", "--out",  "--page-size", "--prefetch", "--limit",
+    "--rows",  "--host",   "--port", "--keyspace",  "--timeout"};
 
 template <class T>
 bool parse_number(std::string_view text, T min, T max, T& out) {
   T value{};
   const char* const end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc{} || ptr != end || value < min || value > max) {
+  if (text.empty() || ec != std::errc{} || ptr != end || !(value >= min && value <= max)) {
     return false;
   }
   out = value;
@@ -128,6 +133,12 @@ std::optional<std::string> apply(options& o, std::string_view name, std::string_
       return range_message(name, "a number from 1 to 65535", value);
     }
     o.port = port;
+  } else if (name == "--timeout") {
+    double seconds = 0;
+    if (!parse_number<double>(value, 0.001, 1e6, seconds)) {
+      return range_message(name, "a number of seconds from 0.001 to 1000000", value);
+    }
+    o.timeout = std::chrono::milliseconds{std::llround(seconds * 1000)};
   } else {  // --keyspace
     if (value.empty()) {
       return "--keyspace expects a keyspace name, got an empty one";

@@ -582,6 +582,48 @@ TEST_F(CqlRowStream, AFirstPageThatDoesNotComeIsATimeoutError) {
   });
 }
 
+TEST_F(CqlRowStream, AStalledPageTimesOutWithTheSessionsRequestTimeout) {
+  server_.inject(
+      fault{.what = fault::action::stall, .statement_contains = "demo.rows", .from_page = 1});
+  run_bounded([&]() -> task<void> {
+    session_options so = options();
+    so.request_timeout = 200ms;
+    session s = co_await session::connect(so);
+    row_stream rows = co_await s.execute_stream(demo_query, paged(10));  // no page_timeout
+    EXPECT_EQ((co_await read_ids(rows, 10)).size(), 10U);
+    const outcome rest = co_await read_until_error(rows);
+    EXPECT_EQ(rest.rows, 0U);
+    std::string message;
+    try {
+      rethrow_if(rest.error);
+    } catch (const operation_timed_out& e) {
+      message = e.what();
+    }
+    EXPECT_EQ(message, "no answer from " + s.connection()->peer() +
+                           " within 200 ms to page 2 of QUERY \"SELECT id, name FROM demo.rows\" "
+                           "(the session's request timeout)");
+    co_await rows.close();
+    co_await s.close();
+  }());
+}
+
+TEST_F(CqlRowStream, APageTimeoutOverridesTheSessionsRequestTimeout) {
+  // Every page comes 150 ms late: past the session's 50 ms, within the stream's 10 s.
+  server_.inject(
+      fault{.what = fault::action::delay, .statement_contains = "demo.rows", .delay = 150ms});
+  run_bounded([&]() -> task<void> {
+    session_options so = options();
+    so.request_timeout = 50ms;
+    session s = co_await session::connect(so);
+    stream_options o = paged(1000);
+    o.page_timeout = 10s;
+    row_stream rows = co_await s.execute_stream(demo_query, o);
+    expect_each_once(co_await read_ids(rows), demo_rows);
+    co_await rows.close();
+    co_await s.close();
+  }());
+}
+
 TEST_F(CqlRowStream, TheTotalTimeoutEndsAWait) {
   server_.inject(
       fault{.what = fault::action::stall, .statement_contains = "demo.rows", .from_page = 1});

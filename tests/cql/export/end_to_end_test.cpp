@@ -309,8 +309,9 @@ protected:
 
     const fs::path out = dir_ / "rows.csv";
     const std::string three_pages = demo_csv(0, 300);
+    // --timeout: the stall must last until the signal, however slow this machine is.
     export_process p{{"--port", std::to_string(srv.port()), "--page-size", "100", "--prefetch", "2",
-                      "--out", out.string()},
+                      "--timeout", "600", "--out", out.string()},
                      dir_ / "stdout",
                      dir_ / "stderr"};
     ASSERT_TRUE(scopekit::test::wait_until(
@@ -505,8 +506,8 @@ TEST_F(CqlExportCli, TwoExportsToOneOutCannotBothSucceed) {
   cql::server stalled;
   start_with_fault(stalled, 1'000, cql::fault::action::stall, 3);
   const fs::path out = dir_ / "rows.csv";
-  export_process first{{"--port", std::to_string(stalled.port()), "--page-size", "100", "--out",
-                        out.string()},
+  export_process first{{"--port", std::to_string(stalled.port()), "--page-size", "100",
+                        "--timeout", "600", "--out", out.string()},
                        dir_ / "first.stdout",
                        dir_ / "first.stderr"};
   const std::string three_pages = demo_csv(0, 300);
@@ -652,6 +653,41 @@ TEST_F(CqlExportCli, AConnectionLostMidStreamKeepsTheCompletePagesAsPartial) {
       << r.err;
   EXPECT_FALSE(fs::exists(out));
   EXPECT_FALSE(fs::exists(out + ".lock"));  // released and removed
+}
+
+TEST_F(CqlExportCli, AStalledServerIsATimeoutAfterTheCompletePages) {
+  // The fourth page never comes; the export must not wait for it for ever.
+  cql::server srv;
+  start_with_fault(srv, 1'000, cql::fault::action::stall, 3);
+  const std::string out = path("rows.csv");
+  const run_result r = run({"--port", std::to_string(srv.port()), "--page-size", "100",
+                            "--timeout", "0.5", "--out", out});
+  EXPECT_EQ(r.status, 7) << r.err;
+  const fs::path partial = only_file_holding(dir_, "rows.csv.partial", demo_csv(0, 300));
+  EXPECT_FALSE(partial.empty());  // the complete pages, whole rows
+  EXPECT_TRUE(matches(r.err, concat("cql-export: timeout: no answer from 127.0.0.1:",
+                                    std::to_string(srv.port()),
+                                    " within 500 ms to page 4 of EXECUTE \"SELECT * FROM "
+                                    "demo.rows\" (the session's request timeout); ",
+                                    figures(300), "; incomplete output kept in ",
+                                    partial.string(), "\n")))
+      << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(CqlExportCli, AStalledPrepareIsATimeoutNamingTheStatement) {
+  cql::server srv;
+  srv.add_synthetic_table("demo", "rows", 10);
+  cql::fault stall;
+  stall.what = cql::fault::action::stall;
+  srv.inject(stall);  // every QUERY and EXECUTE: the USE
+  srv.start();
+  expect_failure(run({"--port", std::to_string(srv.port()), "--keyspace", "demo", "--timeout",
+                      "0.2"}),
+                 7,
+                 concat("cql-export: timeout: no answer from 127.0.0.1:",
+                        std::to_string(srv.port()),
+                        " within 200 ms to QUERY \"USE \"demo\"\"; nothing written"));
 }
 
 TEST_F(CqlExportCli, AnUnknownTableIsACqlError) {

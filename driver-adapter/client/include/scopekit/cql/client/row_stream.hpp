@@ -44,6 +44,7 @@
 #include <memory>
 #include <optional>
 #include <stop_token>
+#include <string>
 
 namespace scopekit::cql {
 
@@ -71,7 +72,9 @@ struct stream_options {
   std::size_t prefetch_pages = 1;
   /// Stop after this many pages, whatever the server has left.
   std::optional<std::size_t> max_pages;
-  /// Longest wait for one page, counted from its request: timeout_error past it.
+  /// Longest wait for one page, counted from its request: operation_timed_out (a
+  /// timeout_error) past it, naming the node, the page and the statement. Unset: the
+  /// connection's request_timeout (session_options::request_timeout, 12 s by default).
   std::optional<std::chrono::milliseconds> page_timeout;
   /// Longest life of the whole stream, from execute_stream: timeout_error past it (checked when
   /// a page is needed and while waiting for one).
@@ -87,8 +90,10 @@ struct stream_options {
 
 namespace detail {
 struct stream_state;
+/// `what` names the statement in errors (`EXECUTE "SELECT ..."`).
 std::shared_ptr<stream_state> start_stream(std::shared_ptr<connection> connection,
-                                           request_message request, stream_options options);
+                                           request_message request, stream_options options,
+                                           std::string what);
 }  // namespace detail
 
 namespace diagnostics {
