@@ -114,7 +114,7 @@ struct connection_io {
   void update_receive_low_water() noexcept;
   void deliver(frame&& f);
   void fail_all(const std::exception_ptr& error) noexcept;
-  int poll_timeout() const;  // until next_expiry, in ms; -1 for none
+  static int poll_timeout(clock::time_point expiry);  // until `expiry`, in ms; -1 for none
   void expire_requests();    // fails the requests whose deadline has passed
 
   connection_options options;
@@ -520,18 +520,20 @@ void connection_io::update_receive_low_water() noexcept {
 void connection_io::loop() {
   for (;;) {
     bool want_write = false;
+    clock::time_point expiry;
     {
       const std::lock_guard lock{mutex};
       if (closing) {
         return;
       }
       want_write = !outgoing.empty();
+      expiry = next_expiry;  // an earlier one set meanwhile wakes poll (submit)
     }
     want_write = want_write || written < writing.size();
     std::array<pollfd, 2> fds{
         pollfd{fd.get(), static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
         pollfd{wake_fd.get(), POLLIN, 0}};
-    if (::poll(fds.data(), fds.size(), poll_timeout()) < 0) {
+    if (::poll(fds.data(), fds.size(), poll_timeout(expiry)) < 0) {
       if (errno == EINTR) {
         continue;
       }
@@ -547,17 +549,18 @@ void connection_io::loop() {
     if (!flush()) {
       throw connection_error("connection to " + peer + " lost: " + errno_text(errno));
     }
-    expire_requests();
+    if (expiry != clock::time_point::max() && clock::now() >= expiry) {
+      expire_requests();
+    }
   }
 }
 
-int connection_io::poll_timeout() const {
-  const std::lock_guard lock{mutex};
-  if (next_expiry == clock::time_point::max()) {
+int connection_io::poll_timeout(clock::time_point expiry) {
+  if (expiry == clock::time_point::max()) {
     return -1;
   }
   // Rounded up, so that poll does not wake a little early and spin until the deadline.
-  const auto left = std::chrono::ceil<std::chrono::milliseconds>(next_expiry - clock::now());
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(expiry - clock::now());
   return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, 60'000));
 }
 

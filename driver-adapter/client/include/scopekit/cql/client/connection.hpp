@@ -11,7 +11,9 @@
 // layers register on the futures, which hand the response over and return.
 //
 // Failure: a frame that breaks the protocol closes the connection and fails every pending
-// request with that protocol_error; a lost connection fails them with connection_error. A
+// request with that protocol_error; a lost connection fails them with connection_error. No
+// request waits for ever: one not answered within its timeout (request_timeout, 12 s by
+// default) fails with operation_timed_out, and the connection goes on. A
 // response for a request nobody waits for any more is discarded when it arrives, and its
 // stream id freed then (an id is never reused while the server may still answer on it).
 //
