@@ -164,8 +164,8 @@ int run(const ce::options& o, const sigset_t& signals) {
     for (std::size_t i = 1; i < earlier.size(); ++i) {
       names += concat(", ", earlier[i]);
     }
-    std::fprintf(stderr, "cql-export: keeping %s, left by %s; this run writes %s\n",
-                 names.c_str(), earlier.size() == 1 ? "an earlier run" : "earlier runs",
+    std::fprintf(stderr, "cql-export: keeping %s, left by %s; this run writes %s\n", names.c_str(),
+                 earlier.size() == 1 ? "an earlier run" : "earlier runs",
                  out->partial_name().c_str());
   }
 

@@ -115,7 +115,7 @@ struct connection_io {
   void deliver(frame&& f);
   void fail_all(const std::exception_ptr& error) noexcept;
   static int poll_timeout(clock::time_point expiry);  // until `expiry`, in ms; -1 for none
-  void expire_requests();    // fails the requests whose deadline has passed
+  void expire_requests();  // fails the requests whose deadline has passed
 
   connection_options options;
   std::string peer;
@@ -595,9 +595,9 @@ void connection_io::expire_requests() {
     }
     for (auto w = waiting.begin(); w != waiting.end();) {
       if (w->deadline <= now) {
-        failed.push_back({std::move(w->future), w->timeout,
-                          std::string(to_string(opcode_of(w->message))) +
-                              " (waiting for a free stream id)"});
+        failed.push_back(
+            {std::move(w->future), w->timeout,
+             std::string(to_string(opcode_of(w->message))) + " (waiting for a free stream id)"});
         w = waiting.erase(w);
         pending.fetch_sub(1);  // never sent: no answer will come for it
       } else {

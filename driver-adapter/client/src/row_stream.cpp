@@ -13,9 +13,9 @@
 #include <deque>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <utility>
-#include <string>
 #include <variant>
 #include <vector>
 
@@ -36,8 +36,7 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
     stream_state* owner = nullptr;
   };
 
-  stream_state(std::shared_ptr<connection> c, request_message r, stream_options o,
-               std::string w)
+  stream_state(std::shared_ptr<connection> c, request_message r, stream_options o, std::string w)
       : conn(std::move(c)),
         what(std::move(w)),
         page_timeout(o.page_timeout.value_or(conn->request_timeout())),

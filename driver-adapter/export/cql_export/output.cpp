@@ -28,7 +28,9 @@ std::string reason(int error) {
 
 std::string octal_mode(mode_t mode) {
   std::array<char, 8> text{};
-  const int n = std::snprintf(text.data(), text.size(), "%04o", static_cast<unsigned>(mode & 07777U));
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): snprintf is the formatter here
+  const int n =
+      std::snprintf(text.data(), text.size(), "%04o", static_cast<unsigned>(mode & 07777U));
   return {text.data(), n > 0 ? static_cast<std::size_t>(n) : 0};
 }
 
@@ -135,8 +137,10 @@ void output::open_aside() {
   const std::string prefix = concat(name_, ".partial.", std::to_string(::getpid()), ".");
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::array<char, 16> suffix{};
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): snprintf is the formatter here
     const int n = std::snprintf(suffix.data(), suffix.size(), "%08x", random());
-    std::string candidate = prefix + std::string(suffix.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+    std::string candidate =
+        prefix + std::string(suffix.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
     // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): open(2) is variadic
     fd_ = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd_ >= 0) {
@@ -208,8 +212,9 @@ void output::commit() {
   struct stat now {};
   if (::stat(name_.c_str(), &now) != 0 || !same_file(now, written) ||
       now.st_size != written.st_size) {
-    throw output_error(concat(name_, " is not the file this run wrote once renamed: another "
-                                     "process replaced or changed it"));
+    throw output_error(concat(name_,
+                              " is not the file this run wrote once renamed: another "
+                              "process replaced or changed it"));
   }
   unlock();
 }

@@ -377,9 +377,6 @@ TEST_F(CqlConnection, AStopAbandonsTheRequestAndTheConnectionGoesOn) {
   EXPECT_TRUE(c->is_open());
 }
 
-// ---- Stream ids ----------------------------------------------------------------------------
-
-
 // ---- Request timeouts ----------------------------------------------------------------------
 
 TEST(CqlConnectionOptions, NoRequestWaitsForEverByDefault) {
@@ -403,8 +400,9 @@ TEST_F(CqlConnection, ARequestTheServerNeverAnswersTimesOutNamingTheNodeAndTheSt
       EXPECT_EQ(e.node(), c->peer());
       EXPECT_EQ(e.timeout(), 200ms);
     }
-    EXPECT_EQ(message, "no answer from " + c->peer() +
-                           " within 200 ms to QUERY \"SELECT id, name FROM demo.rows WHERE id = 9\"");
+    EXPECT_EQ(message,
+              "no answer from " + c->peer() +
+                  " within 200 ms to QUERY \"SELECT id, name FROM demo.rows WHERE id = 9\"");
     EXPECT_EQ(c->pending(), 1U);  // its stream id stays taken: the answer may still come
     const response r = co_await c->request(demo_row_query(5));  // the connection goes on
     EXPECT_EQ(name_of(r), "row-5");
@@ -414,8 +412,8 @@ TEST_F(CqlConnection, ARequestTheServerNeverAnswersTimesOutNamingTheNodeAndTheSt
 
 TEST_F(CqlConnection, ATimeoutGivenToSendOverridesTheConnections) {
   server_.inject(fault{.what = fault::action::stall, .statement_contains = "WHERE id = 9"});
-  server_.inject(fault{.what = fault::action::delay, .statement_contains = "WHERE id = 8",
-                       .delay = 300ms});
+  server_.inject(
+      fault{.what = fault::action::delay, .statement_contains = "WHERE id = 8", .delay = 300ms});
   connection_options o = connection_settings();
   o.request_timeout = 50ms;
   const auto c = run_bounded(connection::connect(o));
@@ -439,6 +437,7 @@ TEST_F(CqlConnection, ARequestWaitingForAStreamIdTimesOutToo) {
   c->close();
 }
 
+// ---- Stream ids ----------------------------------------------------------------------------
 
 TEST_F(CqlConnection, RequestsBeyondTheLastStreamIdWaitForOneToBeFreed) {
   // Every id taken: 32767 stalled requests and one answered 500 ms late.

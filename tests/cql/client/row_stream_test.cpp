@@ -10,8 +10,8 @@
 // no stream state is left (CqlClientTest::TearDown).
 #include "scopekit/cql/client/row_stream.hpp"
 
-#include "support/cql/client_support.hpp"
 #include "scripted_server.hpp"
+#include "support/cql/client_support.hpp"
 
 #include "scopekit/async_scope.hpp"
 #include "scopekit/deadline.hpp"
@@ -522,9 +522,8 @@ bounded_outcome stream_from(std::uint16_t port) {
 TEST(CqlRowStreamPagingState, TheSameStateReturnedAgainIsAProtocolError) {
   // Every page has one row and the same paging state, the one the client has just sent back.
   std::atomic<std::int64_t> next_id{0};
-  scripted_server srv{[&next_id](const request&) {
-    return rows_page(next_id.fetch_add(1), 1, stuck_state());
-  }};
+  scripted_server srv{
+      [&next_id](const request&) { return rows_page(next_id.fetch_add(1), 1, stuck_state()); }};
   const bounded_outcome out = stream_from(srv.port());
   EXPECT_TRUE(out.ended) << "still streaming after " << out.rows << " rows";
   EXPECT_EQ(out.rows, 1U);  // the first page; the second repeats the state and is refused

@@ -107,8 +107,8 @@ private:
         continue;
       }
       for (std::size_t i = connections.size(); i-- > 0;) {
-        if (fds[i + 1].revents != 0 && !read_and_answer(connections[i].first.get(),
-                                                         connections[i].second)) {
+        if (fds[i + 1].revents != 0 &&
+            !read_and_answer(connections[i].first.get(), connections[i].second)) {
           connections.erase(connections.begin() + static_cast<std::ptrdiff_t>(i));
         }
       }
@@ -141,12 +141,11 @@ private:
   }
 
   void answer(byte_writer& w, const request& r) {
-    const std::size_t start = begin_frame(w, response_version, 0, r.stream,
-                                          opcode_of(r.message) == opcode::options
-                                              ? opcode::supported
-                                          : opcode_of(r.message) == opcode::startup
-                                              ? opcode::ready
-                                              : opcode::result);
+    const std::size_t start =
+        begin_frame(w, response_version, 0, r.stream,
+                    opcode_of(r.message) == opcode::options   ? opcode::supported
+                    : opcode_of(r.message) == opcode::startup ? opcode::ready
+                                                              : opcode::result);
     if (opcode_of(r.message) == opcode::options) {
       w.write_string_multimap({{"CQL_VERSION", {"3.0.0"}}});
     } else if (opcode_of(r.message) != opcode::startup) {

@@ -506,8 +506,8 @@ TEST_F(CqlExportCli, TwoExportsToOneOutCannotBothSucceed) {
   cql::server stalled;
   start_with_fault(stalled, 1'000, cql::fault::action::stall, 3);
   const fs::path out = dir_ / "rows.csv";
-  export_process first{{"--port", std::to_string(stalled.port()), "--page-size", "100",
-                        "--timeout", "600", "--out", out.string()},
+  export_process first{{"--port", std::to_string(stalled.port()), "--page-size", "100", "--timeout",
+                        "600", "--out", out.string()},
                        dir_ / "first.stdout",
                        dir_ / "first.stderr"};
   const std::string three_pages = demo_csv(0, 300);
@@ -521,8 +521,8 @@ TEST_F(CqlExportCli, TwoExportsToOneOutCannotBothSucceed) {
   EXPECT_TRUE(matches(second.err, concat("cql-export: output busy: another cql-export is writing ",
                                          out.string(), " (*); nothing written\n")))
       << second.err;
-  EXPECT_FALSE(fs::exists(out));                   // nothing passed off as complete
-  EXPECT_EQ(read_file(partial), three_pages);      // the first run's file untouched
+  EXPECT_FALSE(fs::exists(out));               // nothing passed off as complete
+  EXPECT_EQ(read_file(partial), three_pages);  // the first run's file untouched
 
   first.send(SIGINT);
   ASSERT_TRUE(first.wait(30s));
@@ -545,10 +545,10 @@ TEST_F(CqlExportCli, AnEarlierPartialFileIsKeptAndNamed) {
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(read_file(out), demo_csv(0, 5));
   EXPECT_EQ(read_file(out.string() + ".partial"), earlier);  // neither removed nor overwritten
-  EXPECT_TRUE(matches(r.err, concat("cql-export: keeping ", out.string(),
-                                    ".partial, left by an earlier run; this run writes ",
-                                    out.string(), ".partial.*\ncql-export: ", figures(5), " -> ",
-                                    out.string(), "\n")))
+  EXPECT_TRUE(
+      matches(r.err, concat("cql-export: keeping ", out.string(),
+                            ".partial, left by an earlier run; this run writes ", out.string(),
+                            ".partial.*\ncql-export: ", figures(5), " -> ", out.string(), "\n")))
       << r.err;
   EXPECT_EQ(files_starting_with(dir_, "rows.csv.partial").size(), 1U);  // this run's is renamed
 }
@@ -660,17 +660,16 @@ TEST_F(CqlExportCli, AStalledServerIsATimeoutAfterTheCompletePages) {
   cql::server srv;
   start_with_fault(srv, 1'000, cql::fault::action::stall, 3);
   const std::string out = path("rows.csv");
-  const run_result r = run({"--port", std::to_string(srv.port()), "--page-size", "100",
-                            "--timeout", "0.5", "--out", out});
+  const run_result r = run({"--port", std::to_string(srv.port()), "--page-size", "100", "--timeout",
+                            "0.5", "--out", out});
   EXPECT_EQ(r.status, 7) << r.err;
   const fs::path partial = only_file_holding(dir_, "rows.csv.partial", demo_csv(0, 300));
   EXPECT_FALSE(partial.empty());  // the complete pages, whole rows
-  EXPECT_TRUE(matches(r.err, concat("cql-export: timeout: no answer from 127.0.0.1:",
-                                    std::to_string(srv.port()),
-                                    " within 500 ms to page 4 of EXECUTE \"SELECT * FROM "
-                                    "demo.rows\" (the session's request timeout); ",
-                                    figures(300), "; incomplete output kept in ",
-                                    partial.string(), "\n")))
+  EXPECT_TRUE(matches(
+      r.err, concat("cql-export: timeout: no answer from 127.0.0.1:", std::to_string(srv.port()),
+                    " within 500 ms to page 4 of EXECUTE \"SELECT * FROM "
+                    "demo.rows\" (the session's request timeout); ",
+                    figures(300), "; incomplete output kept in ", partial.string(), "\n")))
       << r.err;
   EXPECT_FALSE(fs::exists(out));
 }
@@ -682,12 +681,10 @@ TEST_F(CqlExportCli, AStalledPrepareIsATimeoutNamingTheStatement) {
   stall.what = cql::fault::action::stall;
   srv.inject(stall);  // every QUERY and EXECUTE: the USE
   srv.start();
-  expect_failure(run({"--port", std::to_string(srv.port()), "--keyspace", "demo", "--timeout",
-                      "0.2"}),
-                 7,
-                 concat("cql-export: timeout: no answer from 127.0.0.1:",
-                        std::to_string(srv.port()),
-                        " within 200 ms to QUERY \"USE \"demo\"\"; nothing written"));
+  expect_failure(
+      run({"--port", std::to_string(srv.port()), "--keyspace", "demo", "--timeout", "0.2"}), 7,
+      concat("cql-export: timeout: no answer from 127.0.0.1:", std::to_string(srv.port()),
+             " within 200 ms to QUERY \"USE \"demo\"\"; nothing written"));
 }
 
 TEST_F(CqlExportCli, AnUnknownTableIsACqlError) {

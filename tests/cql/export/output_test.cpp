@@ -126,8 +126,9 @@ TEST_F(CqlExportOutput, CommitRefusesAFileSomeoneElseWroteTo) {
     ADD_FAILURE() << "committed a file another process wrote to";
   } catch (const output_error& e) {
     EXPECT_EQ(std::string(e.what()),
-              concat(partial, " holds 12 bytes where this run wrote 3: another process wrote "
-                              "to it; not renamed"));
+              concat(partial,
+                     " holds 12 bytes where this run wrote 3: another process wrote "
+                     "to it; not renamed"));
   }
   EXPECT_FALSE(fs::exists(path));
 }
@@ -140,7 +141,8 @@ TEST_F(CqlExportOutput, AReadOnlyFileIsRefusedAndAWritableOneKeepsItsMode) {
     const output out{locked.string()};
     ADD_FAILURE() << "opened read-only " << locked;
   } catch (const output_error& e) {
-    EXPECT_EQ(std::string(e.what()), concat(locked.string(), " is read-only (mode 0440): not replaced"));
+    EXPECT_EQ(std::string(e.what()),
+              concat(locked.string(), " is read-only (mode 0440): not replaced"));
   }
   EXPECT_EQ(read(locked), "keep me\n");
 

@@ -43,11 +43,10 @@ TEST(CqlExportReport, EachKindOfErrorHasItsOwnStatus) {
   EXPECT_EQ(classify(std::make_exception_ptr(42)).status, exit_status::internal);
   EXPECT_EQ(classified(timeout_error("no answer")).status, exit_status::timeout);
   EXPECT_EQ(classified(output_busy("another run")).status, exit_status::busy);
-  const std::set<int> distinct = {exit_status::ok,          exit_status::internal,
-                                  exit_status::usage,       exit_status::output,
-                                  exit_status::connection,  exit_status::cql,
-                                  exit_status::protocol,    exit_status::timeout,
-                                  exit_status::busy,        exit_status::interrupted};
+  const std::set<int> distinct = {
+      exit_status::ok,         exit_status::internal,   exit_status::usage,    exit_status::output,
+      exit_status::connection, exit_status::cql,        exit_status::protocol, exit_status::timeout,
+      exit_status::busy,       exit_status::interrupted};
   EXPECT_EQ(distinct.size(), 10U);
   EXPECT_EQ(exit_status::interrupted, 130);  // 128 + SIGINT, as shells report Ctrl-C
 }
@@ -95,7 +94,7 @@ TEST(CqlExportReport, PeakRssIsReadFromVmHwm) {
   EXPECT_EQ(peak_rss_from_status(status), std::optional<std::uint64_t>{10240U * 1024U});
   EXPECT_EQ(peak_rss_from_status("VmHWM:\t1 kB"), std::optional<std::uint64_t>{1024U});
   EXPECT_EQ(peak_rss_from_status("VmRSS:\t9000 kB\n"), std::nullopt);  // no VmHWM line
-  EXPECT_EQ(peak_rss_from_status("VmHWM:\t12 MB\n"), std::nullopt);   // not in kB
+  EXPECT_EQ(peak_rss_from_status("VmHWM:\t12 MB\n"), std::nullopt);    // not in kB
   EXPECT_EQ(peak_rss_from_status("VmHWM:\tmany kB\n"), std::nullopt);
   EXPECT_EQ(peak_rss_from_status("XVmHWM:\t5 kB\n"), std::nullopt);  // a line that only ends so
 }

@@ -149,8 +149,7 @@ public:
   /// comes within `timeout` (zero or negative: never), by default the connection's
   /// request_timeout; the stream id stays taken until the answer comes, if ever.
   std::shared_ptr<response_future> send(request_message message);
-  std::shared_ptr<response_future> send(request_message message,
-                                        std::chrono::milliseconds timeout);
+  std::shared_ptr<response_future> send(request_message message, std::chrono::milliseconds timeout);
 
   /// send(), then awaits the response; resumed on the awaiting coroutine's executor. Throws
   /// what the future completes with (operation_timed_out naming the statement of a QUERY or

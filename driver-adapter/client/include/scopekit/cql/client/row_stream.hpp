@@ -11,8 +11,9 @@
 // next(), a later page's out of the next() that needs that page; a server ERROR as the
 // server_error subclass of its code, a lost connection as connection_error, a protocol
 // violation as protocol_error (so is a page that returns the paging state it was asked with,
-// which would otherwise be followed for ever), a deadline as timeout_error, a stop request as stopped_error,
-// an on_page callback's exception as itself. Once failed, every next() throws the same error.
+// which would otherwise be followed for ever), a deadline as timeout_error, a stop request as
+// stopped_error, an on_page callback's exception as itself. Once failed, every next() throws the
+// same error.
 //
 // Closing: close() (or the destructor) unregisters the stream's callback from the pending
 // request synchronously, drops the pages it holds, wakes a waiting next() (which then returns
