@@ -37,17 +37,35 @@
 
 namespace scopekit::cql::test {
 
-/// The body of a RESULT Rows frame with one bigint column `id` (table demo.rows), the ids
-/// `first .. first + count - 1`, and `paging_state` if set.
+/// The columns of every result here: one bigint column `id` of demo.rows.
+inline result_metadata id_column() {
+  result_metadata metadata;
+  metadata.column_count = 1;
+  metadata.global_table = table_spec{"demo", "rows"};
+  metadata.columns.push_back(column_spec{{"demo", "rows"}, "id", type_id::bigint});
+  return metadata;
+}
+
+/// The body of a RESULT Prepared frame for a statement without bind markers that returns
+/// id_column().
+inline std::vector<std::byte> prepared_body() {
+  prepared_result prepared;
+  prepared.id = {std::byte{0x1d}};
+  prepared.result = id_column();
+  std::vector<std::byte> body;
+  byte_writer out{body};
+  encode_response_body(out, prepared);
+  return body;
+}
+
+/// The body of a RESULT Rows frame of id_column(), the ids `first .. first + count - 1`, and
+/// `paging_state` if set.
 inline std::vector<std::byte> rows_page(std::int64_t first, std::int32_t count,
                                         std::optional<std::vector<std::byte>> paging_state) {
   std::vector<std::byte> body;
   byte_writer out{body};
   out.write_int(0x0002);  // RESULT kind Rows (spec §4.2.5)
-  result_metadata metadata;
-  metadata.column_count = 1;
-  metadata.global_table = table_spec{"demo", "rows"};
-  metadata.columns.push_back(column_spec{{"demo", "rows"}, "id", type_id::bigint});
+  result_metadata metadata = id_column();
   metadata.paging_state = std::move(paging_state);
   write_result_metadata(out, metadata);
   out.write_int(count);

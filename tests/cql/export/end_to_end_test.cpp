@@ -11,6 +11,7 @@
 #include "scopekit/sync_wait.hpp"
 #include "scopekit/task.hpp"
 
+#include "cql/client/scripted_server.hpp"
 #include "support/wait_until.hpp"
 
 #include <gtest/gtest.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstddef>
@@ -35,6 +37,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #ifndef SCOPEKIT_CQL_EXPORT
@@ -685,6 +688,37 @@ TEST_F(CqlExportCli, AStalledPrepareIsATimeoutNamingTheStatement) {
       run({"--port", std::to_string(srv.port()), "--keyspace", "demo", "--timeout", "0.2"}), 7,
       concat("cql-export: timeout: no answer from 127.0.0.1:", std::to_string(srv.port()),
              " within 200 ms to QUERY \"USE \"demo\"\"; nothing written"));
+}
+
+TEST_F(CqlExportCli, AServerRepeatingItsPagingStateIsAProtocolErrorNotAnEndlessExport) {
+  // Every page holds the next 100 ids and the same paging state: without the check, the
+  // export would never end (issue 16: 688,000 rows in 20 s and counting).
+  const std::vector<std::byte> same_state = {std::byte{0x5c}, std::byte{0x0d}};
+  std::atomic<std::int64_t> next_id{0};
+  const cql::test::scripted_server srv{[&](const cql::request& r) {
+    if (std::holds_alternative<cql::prepare_request>(r.message)) {
+      return cql::test::prepared_body();
+    }
+    return cql::test::rows_page(next_id.fetch_add(100), 100, same_state);
+  }};
+  const std::string out = path("rows.csv");
+  const run_result r = run({"--port", std::to_string(srv.port()), "--page-size", "100", "--query",
+                            "SELECT id FROM demo.rows", "--out", out});
+  EXPECT_EQ(r.status, 6) << r.err;
+  std::string first_page = "id\r\n";
+  for (int id = 0; id < 100; ++id) {
+    first_page += concat(std::to_string(id), "\r\n");
+  }
+  const fs::path partial = only_file_holding(dir_, "rows.csv.partial", first_page);
+  EXPECT_FALSE(partial.empty());  // the first page; the second repeats the state
+  EXPECT_TRUE(matches(r.err, concat("cql-export: protocol error: rows.paging_state: page 2 from "
+                                    "127.0.0.1:",
+                                    std::to_string(srv.port()),
+                                    " repeats the paging state it was asked with *; ",
+                                    figures(100), "; incomplete output kept in ",
+                                    partial.string(), "\n")))
+      << r.err;
+  EXPECT_FALSE(fs::exists(out));
 }
 
 TEST_F(CqlExportCli, AnUnknownTableIsACqlError) {
