@@ -41,6 +41,7 @@
 namespace {
 
 namespace ce = scopekit::cql_export;
+using ce::concat;
 using clock_type = std::chrono::steady_clock;
 
 /// Waits for SIGINT and SIGTERM (blocked in every thread) on a thread of its own. The first
@@ -107,7 +108,7 @@ public:
     wake_.notify_one();
     thread_.join();
     if (width_ != 0) {
-      const std::string blank = ce::concat("\r", std::string(width_, ' '), "\r");
+      const std::string blank = concat("\r", std::string(width_, ' '), "\r");
       std::fputs(blank.c_str(), stderr);
     }
   }
@@ -125,7 +126,7 @@ private:
     s.rows = counters_.rows.load(std::memory_order_relaxed);
     s.bytes = counters_.bytes.load(std::memory_order_relaxed);
     s.seconds = std::chrono::duration<double>(clock_type::now() - start_).count();
-    std::string line = ce::concat("\rcql-export: ", ce::format_stats(s));
+    std::string line = concat("\rcql-export: ", ce::format_stats(s));
     if (line.size() < width_) {
       line.append(width_ - line.size(), ' ');
     }
@@ -156,6 +157,16 @@ int run(const ce::options& o, const sigset_t& signals) {
     const ce::failure f = ce::classify(std::current_exception());
     std::fprintf(stderr, "cql-export: %s; nothing written\n", f.message.c_str());
     return f.status;
+  }
+
+  if (const std::vector<std::string>& earlier = out->earlier_partials(); !earlier.empty()) {
+    std::string names = earlier.front();
+    for (std::size_t i = 1; i < earlier.size(); ++i) {
+      names += concat(", ", earlier[i]);
+    }
+    std::fprintf(stderr, "cql-export: keeping %s, left by %s; this run writes %s\n", names.c_str(),
+                 earlier.size() == 1 ? "an earlier run" : "earlier runs",
+                 out->partial_name().c_str());
   }
 
   std::stop_source stop;
@@ -193,13 +204,13 @@ int run(const ce::options& o, const sigset_t& signals) {
   stats.rows = progress.rows.load();
   stats.bytes = out->bytes_written();
   stats.seconds = std::chrono::duration<double>(clock_type::now() - start).count();
-  const std::string figures = ce::concat(ce::format_stats(stats), ce::format_peak_rss());
+  const std::string figures = concat(ce::format_stats(stats), ce::format_peak_rss());
   if (!failed) {
     std::fprintf(stderr, "cql-export: %s -> %s\n", figures.c_str(), out->name().c_str());
     return ce::exit_status::ok;
   }
   if (failed->status == ce::exit_status::interrupted) {
-    failed->message = ce::concat("interrupted by ", signal_name(watcher.received()));
+    failed->message = concat("interrupted by ", signal_name(watcher.received()));
   }
   const std::string fate = out->abandon(stats.rows > 0);
   if (stats.rows == 0 && stats.bytes == 0) {

@@ -81,9 +81,28 @@ struct connection_io {
   connection_io& operator=(connection_io&&) = delete;
   ~connection_io() = default;
 
+  using clock = std::chrono::steady_clock;
+
+  /// A request sent and not answered yet. Its future stays here after a timeout failed it,
+  /// so that its stream id is freed only when (if ever) the answer comes.
+  struct sent_request {
+    std::shared_ptr<response_future> future;
+    clock::time_point deadline = clock::time_point::max();  // max: none, or already failed
+    std::chrono::milliseconds timeout{0};
+    opcode op = opcode::options;
+  };
+  /// A request waiting for a free stream id.
+  struct waiting_request {
+    request_message message;
+    std::shared_ptr<response_future> future;
+    clock::time_point deadline = clock::time_point::max();
+    std::chrono::milliseconds timeout{0};
+  };
+
   // ---- Any thread, under mutex ----
   void enqueue(std::int16_t stream, const request_message& message,
-               const std::shared_ptr<response_future>& future);
+               const std::shared_ptr<response_future>& future, clock::time_point deadline,
+               std::chrono::milliseconds timeout);
   void wake() const noexcept;
 
   // ---- The I/O thread ----
@@ -95,6 +114,8 @@ struct connection_io {
   void update_receive_low_water() noexcept;
   void deliver(frame&& f);
   void fail_all(const std::exception_ptr& error) noexcept;
+  static int poll_timeout(clock::time_point expiry);  // until `expiry`, in ms; -1 for none
+  void expire_requests();  // fails the requests whose deadline has passed
 
   connection_options options;
   std::string peer;
@@ -111,9 +132,12 @@ struct connection_io {
   std::vector<std::byte> outgoing;  // frames queued by send()
   // Indexed by stream id, grown as ids are first used: ids are taken lowest first and reused
   // last-freed first, so a connection with few requests in flight keeps this small.
-  std::vector<std::shared_ptr<response_future>> in_flight;
+  std::vector<sent_request> in_flight;
   std::vector<std::int16_t> free_ids;
-  std::deque<std::pair<request_message, std::shared_ptr<response_future>>> waiting;
+  std::deque<waiting_request> waiting;
+  // The earliest deadline of a request in `in_flight` or `waiting` (it may have been answered
+  // since: expire_requests() then finds nothing to fail and looks for the next one).
+  clock::time_point next_expiry = clock::time_point::max();
   std::vector<std::vector<std::byte>> spare_bodies;  // connection::recycle, for the splitter
   std::exception_ptr failure;  // set once the connection is closed or lost
   bool closing = false;
@@ -130,7 +154,8 @@ void connection_io::wake() const noexcept {
 }
 
 void connection_io::enqueue(std::int16_t stream, const request_message& message,
-                            const std::shared_ptr<response_future>& future) {
+                            const std::shared_ptr<response_future>& future,
+                            clock::time_point deadline, std::chrono::milliseconds timeout) {
   const std::size_t mark = outgoing.size();
   try {
     request r;
@@ -142,7 +167,8 @@ void connection_io::enqueue(std::int16_t stream, const request_message& message,
     if (id >= in_flight.size()) {
       in_flight.resize(std::min(stream_count, std::max(id + 1, in_flight.size() * 2)));
     }
-    in_flight[id] = future;
+    in_flight[id] = sent_request{future, deadline, timeout, opcode_of(message)};
+    next_expiry = std::min(next_expiry, deadline);
   } catch (...) {
     outgoing.resize(mark);
     free_ids.push_back(stream);
@@ -180,13 +206,13 @@ void connection_io::fail_all(const std::exception_ptr& error) noexcept {
     if (!failure) {
       failure = error;
     }
-    for (auto& f : in_flight) {
-      if (f) {
-        failed.push_back(std::move(f));
+    for (auto& r : in_flight) {
+      if (r.future) {
+        failed.push_back(std::move(r.future));
       }
     }
     for (auto& w : waiting) {
-      failed.push_back(std::move(w.second));
+      failed.push_back(std::move(w.future));
     }
     waiting.clear();
     outgoing.clear();
@@ -395,7 +421,7 @@ void connection_io::deliver(frame&& f) {
   {
     const std::lock_guard lock{mutex};
     if (static_cast<std::size_t>(stream) < in_flight.size()) {
-      future = std::move(in_flight[static_cast<std::size_t>(stream)]);
+      future = std::move(in_flight[static_cast<std::size_t>(stream)].future);
     }
     if (!future) {
       throw protocol_error("header.stream", 2,
@@ -406,13 +432,13 @@ void connection_io::deliver(frame&& f) {
     if (waiting.empty()) {
       free_ids.push_back(stream);
     } else {
-      auto [message, next] = std::move(waiting.front());
+      waiting_request next = std::move(waiting.front());
       waiting.pop_front();
       try {
-        enqueue(stream, message, next);
+        enqueue(stream, next.message, next.future, next.deadline, next.timeout);
       } catch (...) {
         pending.fetch_sub(1);
-        next->complete(response_result{std::nullopt, std::current_exception()});
+        next.future->complete(response_result{std::nullopt, std::current_exception()});
       }
     }
   }
@@ -494,18 +520,20 @@ void connection_io::update_receive_low_water() noexcept {
 void connection_io::loop() {
   for (;;) {
     bool want_write = false;
+    clock::time_point expiry;
     {
       const std::lock_guard lock{mutex};
       if (closing) {
         return;
       }
       want_write = !outgoing.empty();
+      expiry = next_expiry;  // an earlier one set meanwhile wakes poll (submit)
     }
     want_write = want_write || written < writing.size();
     std::array<pollfd, 2> fds{
         pollfd{fd.get(), static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0},
         pollfd{wake_fd.get(), POLLIN, 0}};
-    if (::poll(fds.data(), fds.size(), -1) < 0) {
+    if (::poll(fds.data(), fds.size(), poll_timeout(expiry)) < 0) {
       if (errno == EINTR) {
         continue;
       }
@@ -521,6 +549,66 @@ void connection_io::loop() {
     if (!flush()) {
       throw connection_error("connection to " + peer + " lost: " + errno_text(errno));
     }
+    if (expiry != clock::time_point::max() && clock::now() >= expiry) {
+      expire_requests();
+    }
+  }
+}
+
+int connection_io::poll_timeout(clock::time_point expiry) {
+  if (expiry == clock::time_point::max()) {
+    return -1;
+  }
+  // Rounded up, so that poll does not wake a little early and spin until the deadline.
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(expiry - clock::now());
+  return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, 60'000));
+}
+
+// A scan of the table, only when the earliest deadline has passed: with one timeout for
+// every request, that is about once per timeout, however many requests are answered.
+void connection_io::expire_requests() {
+  struct expired {
+    std::shared_ptr<response_future> future;
+    std::chrono::milliseconds timeout;
+    std::string request;
+  };
+  std::vector<expired> failed;
+  {
+    const std::lock_guard lock{mutex};
+    const auto now = clock::now();
+    if (now < next_expiry) {
+      return;
+    }
+    next_expiry = clock::time_point::max();
+    for (std::size_t id = 0; id < in_flight.size(); ++id) {
+      sent_request& r = in_flight[id];
+      if (!r.future || r.deadline == clock::time_point::max()) {
+        continue;
+      }
+      if (r.deadline <= now) {
+        r.deadline = clock::time_point::max();  // failed once; the future stays for the id
+        failed.push_back({r.future, r.timeout,
+                          std::string(to_string(r.op)) + " (stream " + std::to_string(id) + ")"});
+      } else {
+        next_expiry = std::min(next_expiry, r.deadline);
+      }
+    }
+    for (auto w = waiting.begin(); w != waiting.end();) {
+      if (w->deadline <= now) {
+        failed.push_back(
+            {std::move(w->future), w->timeout,
+             std::string(to_string(opcode_of(w->message))) + " (waiting for a free stream id)"});
+        w = waiting.erase(w);
+        pending.fetch_sub(1);  // never sent: no answer will come for it
+      } else {
+        next_expiry = std::min(next_expiry, w->deadline);
+        ++w;
+      }
+    }
+  }
+  for (expired& e : failed) {
+    e.future->complete(response_result{
+        std::nullopt, std::make_exception_ptr(operation_timed_out(peer, e.timeout, e.request))});
   }
 }
 
@@ -545,6 +633,19 @@ task<std::shared_ptr<connection>> connection::connect(connection_options options
 }
 
 std::shared_ptr<response_future> connection::send(request_message message) {
+  return submit(message, false, io_->options.request_timeout);
+}
+
+std::shared_ptr<response_future> connection::send(request_message message,
+                                                  std::chrono::milliseconds timeout) {
+  return submit(message, false, timeout);
+}
+
+std::shared_ptr<response_future> connection::submit(request_message& message, bool keep,
+                                                    std::chrono::milliseconds timeout) {
+  using clock = detail::connection_io::clock;
+  const clock::time_point deadline =
+      timeout.count() > 0 ? clock::now() + timeout : clock::time_point::max();
   auto future = std::make_shared<response_future>();
   detail::connection_io& io = *io_;
   std::exception_ptr error;
@@ -557,14 +658,17 @@ std::shared_ptr<response_future> connection::send(request_message message) {
                                connection_error("connection to " + io.peer + " is closed"));
     } else {
       io.pending.fetch_add(1);
+      // The I/O thread must recompute how long it may sleep when this deadline is the first.
+      wake = deadline < io.next_expiry;
       if (io.free_ids.empty()) {
-        io.waiting.emplace_back(std::move(message), future);
+        io.waiting.push_back({keep ? message : std::move(message), future, deadline, timeout});
+        io.next_expiry = std::min(io.next_expiry, deadline);
       } else {
         const std::int16_t id = io.free_ids.back();
         io.free_ids.pop_back();
         try {
-          wake = io.outgoing.empty();
-          io.enqueue(id, message, future);
+          wake = wake || io.outgoing.empty();
+          io.enqueue(id, message, future, deadline, timeout);
         } catch (...) {
           io.pending.fetch_sub(1);
           error = std::current_exception();
@@ -582,7 +686,8 @@ std::shared_ptr<response_future> connection::send(request_message message) {
 }
 
 task<response> connection::request(request_message message) {
-  const std::shared_ptr<response_future> future = send(std::move(message));
+  const std::shared_ptr<response_future> future =
+      submit(message, true, io_->options.request_timeout);
   auto [tx, rx] = make_oneshot<response>();
   const callback_registration keep = future->on_complete(
       [tx = std::move(tx)](response_result& r) mutable noexcept {
@@ -596,7 +701,20 @@ task<response> connection::request(request_message message) {
           tx.set_exception(std::current_exception());
         }
       });
-  co_return co_await std::move(rx);
+  try {
+    co_return co_await std::move(rx);
+  } catch (const operation_timed_out& e) {
+    // The I/O thread knows the opcode only; this frame still has the statement.
+    std::string asked;
+    if (const auto* q = std::get_if<query_request>(&message)) {
+      asked = detail::describe_statement("QUERY", q->statement);
+    } else if (const auto* p = std::get_if<prepare_request>(&message)) {
+      asked = detail::describe_statement("PREPARE", p->statement);
+    } else {
+      throw;
+    }
+    throw operation_timed_out(e.node(), e.timeout(), asked);
+  }
 }
 
 void connection::close() noexcept {
@@ -639,6 +757,10 @@ std::size_t connection::pending() const noexcept {
 
 const std::string& connection::peer() const noexcept {
   return io_->peer;
+}
+
+std::chrono::milliseconds connection::request_timeout() const noexcept {
+  return io_->options.request_timeout;
 }
 
 }  // namespace scopekit::cql

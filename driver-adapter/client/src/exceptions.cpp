@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdio>
+#include <string>
 #include <utility>
 
 namespace scopekit::cql {
@@ -17,6 +18,21 @@ std::string describe(const error_response& e) {
 }
 
 }  // namespace
+
+operation_timed_out::operation_timed_out(std::string node, std::chrono::milliseconds timeout,
+                                         std::string_view request)
+    : timeout_error("no answer from " + node + " within " + std::to_string(timeout.count()) +
+                    " ms to " + std::string(request)),
+      node_(std::move(node)),
+      timeout_(timeout) {}
+
+std::string detail::describe_statement(std::string_view op, std::string_view statement) {
+  constexpr std::size_t longest = 200;
+  std::string out{op};
+  out.append(" \"").append(statement.substr(0, longest));
+  out.append(statement.size() > longest ? "...\"" : "\"");
+  return out;
+}
 
 server_error::server_error(error_response e)
     : std::runtime_error(describe(e)), error_(std::move(e)) {}

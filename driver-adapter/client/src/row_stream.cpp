@@ -13,9 +13,11 @@
 #include <deque>
 #include <mutex>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace scopekit::cql {
 namespace detail {
@@ -34,8 +36,12 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
     stream_state* owner = nullptr;
   };
 
-  stream_state(std::shared_ptr<connection> c, request_message r, stream_options o)
-      : conn(std::move(c)), request(std::move(r)), options(std::move(o)) {
+  stream_state(std::shared_ptr<connection> c, request_message r, stream_options o, std::string w)
+      : conn(std::move(c)),
+        what(std::move(w)),
+        page_timeout(o.page_timeout.value_or(conn->request_timeout())),
+        request(std::move(r)),
+        options(std::move(o)) {
     live_states.fetch_add(1, std::memory_order_relaxed);
     if (options.total_timeout) {
       total_deadline = clock::now() + *options.total_timeout;
@@ -63,9 +69,8 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
     {
       const std::lock_guard lock{mutex};
       message = request;
-      requested_at = clock::now();
     }
-    const std::shared_ptr<response_future> future = conn->send(std::move(message));
+    const std::shared_ptr<response_future> future = conn->send(std::move(message), page_timeout);
     callback_registration registered = future->on_complete(
         [self = shared_from_this()](response_result& r) noexcept { self->on_response(r); });
     callback_registration stale;
@@ -98,25 +103,31 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
       try {
         // A page's error waits for the pages that came before it to be read (advance()).
         if (r.error) {
-          page_error = r.error;
+          page_error = with_page(r.error);
           exhausted = true;
         } else if (const auto* e = std::get_if<error_response>(&r.value->message)) {
           page_error = make_server_error(*e);
           exhausted = true;
         } else if (auto* rows = std::get_if<rows_result>(&r.value->message)) {
           const std::size_t n = rows->row_count();
-          pages.fetch_add(1, std::memory_order_relaxed);
-          rows_received.fetch_add(n, std::memory_order_relaxed);
+          const std::size_t page = pages.fetch_add(1, std::memory_order_relaxed) + 1;
           const auto& next_state = rows->metadata().paging_state;
-          const bool capped =
-              options.max_pages && pages.load(std::memory_order_relaxed) >= *options.max_pages;
-          if (next_state && !capped) {
-            parameters().paging_state = *next_state;
-          } else {
+          const bool capped = options.max_pages && page >= *options.max_pages;
+          if (next_state && next_state == parameters().paging_state) {
+            // The state this page was asked with: following it would ask for this page again,
+            // for ever. The page's rows are not delivered (they may repeat the last page's).
+            page_error = repeated_paging_state(page, *next_state);
             exhausted = true;
-          }
-          if (n > 0) {
-            ready.push_back(std::make_unique<rows_result>(std::move(*rows)));
+          } else {
+            rows_received.fetch_add(n, std::memory_order_relaxed);
+            if (next_state && !capped) {
+              parameters().paging_state = *next_state;
+            } else {
+              exhausted = true;
+            }
+            if (n > 0) {
+              ready.push_back(std::make_unique<rows_result>(std::move(*rows)));
+            }
           }
           // Follow an empty page at once (it holds nothing); otherwise read ahead as allowed.
           // A consumer waiting now takes the first ready page at once (it holds none while it
@@ -151,6 +162,32 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
     }
   }
 
+  // A request's timeout says which page of which statement did not come, and whose limit it
+  // was; other errors are given as they are.
+  std::exception_ptr with_page(const std::exception_ptr& failure) const {
+    try {
+      std::rethrow_exception(failure);
+    } catch (const operation_timed_out& e) {
+      return std::make_exception_ptr(operation_timed_out(
+          e.node(), e.timeout(),
+          "page " + std::to_string(pages.load(std::memory_order_relaxed) + 1) + " of " + what +
+              (options.page_timeout ? " (the stream's page timeout)"
+                                    : " (the session's request timeout)")));
+    } catch (...) {
+      return failure;
+    }
+  }
+
+  // The error of a page whose paging state is the one it was asked with.
+  std::exception_ptr repeated_paging_state(std::size_t page,
+                                           const std::vector<std::byte>& state) const {
+    return std::make_exception_ptr(protocol_error(
+        "rows.paging_state", 0,
+        "page " + std::to_string(page) + " from " + conn->peer() +
+            " repeats the paging state it was asked with (" + std::to_string(state.size()) +
+            " bytes): following it would never end the stream"));
+  }
+
   // Fails the stream with `e` (unless it failed or closed before) and wakes the consumer.
   void wake_with(const std::exception_ptr& e) noexcept {
     std::coroutine_handle<> h;
@@ -177,18 +214,19 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
     }
   }
 
+  // The total deadline (a page's own timeout is the connection's: send_next).
   static void on_timer(timer_node& node) noexcept {
     auto& self = *static_cast<deadline_timer&>(node).owner;
-    const bool total = self.total_deadline && clock::now() >= *self.total_deadline;
     self.wake_with(std::make_exception_ptr(
-        timeout_error(total ? "scopekit::cql::row_stream: the stream's total deadline passed"
-                            : "scopekit::cql::row_stream: no page within the page timeout")));
+        timeout_error("scopekit::cql::row_stream: the stream's total deadline passed")));
     self.timer_done.store(true, std::memory_order_release);
   }
 
   // Consumer side ------------------------------------------------------------------------------
 
   const std::shared_ptr<connection> conn;
+  const std::string what;                        // the statement, for errors
+  const std::chrono::milliseconds page_timeout;  // each page request's (<= 0: none)
   std::optional<clock::time_point> total_deadline;
 
   // Consumer-owned (only the consumer's thread touches these).
@@ -214,18 +252,18 @@ struct stream_state : std::enable_shared_from_this<stream_state> {
   std::uint64_t request_seq = 0;
   callback_registration registration;  // on the future of the request in flight
   callback_registration previous_registration;  // the one before (its callback may be running)
-  clock::time_point requested_at;
   std::coroutine_handle<> waiter;
   executor* exec = nullptr;
 };
 
 std::shared_ptr<stream_state> start_stream(std::shared_ptr<connection> connection,
-                                           request_message request, stream_options options) {
+                                           request_message request, stream_options options,
+                                           std::string what) {
   if (options.page_size <= 0) {
     throw std::invalid_argument("scopekit::cql::stream_options: page_size must be positive");
   }
-  auto state =
-      std::make_shared<stream_state>(std::move(connection), std::move(request), std::move(options));
+  auto state = std::make_shared<stream_state>(std::move(connection), std::move(request),
+                                              std::move(options), std::move(what));
   std::uint64_t seq = 0;
   {
     const std::lock_guard lock{state->mutex};
@@ -369,14 +407,7 @@ bool row_stream::suspend(std::coroutine_handle<> h,
   // the check under the lock then sees.
   st.stop_from_coroutine.emplace(ctx.stop, detail::stream_state::stop_waker{&st});
   st.stop_from_options.emplace(st.options.stop_token, detail::stream_state::stop_waker{&st});
-  std::optional<detail::stream_state::clock::time_point> deadline = st.total_deadline;
-  {
-    const std::lock_guard lock{st.mutex};
-    if (st.options.page_timeout && st.in_flight) {
-      const auto page_deadline = st.requested_at + *st.options.page_timeout;
-      deadline = deadline ? std::min(*deadline, page_deadline) : page_deadline;
-    }
-  }
+  const std::optional<detail::stream_state::clock::time_point> deadline = st.total_deadline;
   if (deadline) {
     st.timer.deadline = *deadline;
     st.timer_done.store(false, std::memory_order_relaxed);

@@ -56,6 +56,7 @@ task<session> session::connect(session_options options) {
   c.host = std::move(options.host);
   c.port = options.port;
   c.connect_timeout = options.connect_timeout;
+  c.request_timeout = options.request_timeout;
   session out{co_await connection::connect(std::move(c))};
   if (!options.keyspace.empty()) {
     std::string use = "USE \"";
@@ -119,14 +120,16 @@ task<prepared_statement> session::prepare(std::string query) {
 
 task<row_stream> session::execute_stream(statement s, stream_options options) {
   check_connected();
+  std::string what = detail::describe_statement("QUERY", s.query);
   co_return row_stream{detail::start_stream(connection_, to_request(std::move(s)),
-                                            std::move(options))};
+                                            std::move(options), std::move(what))};
 }
 
 task<row_stream> session::execute_stream(bound_statement s, stream_options options) {
   check_connected();
+  std::string what = detail::describe_statement("EXECUTE", s.prepared.query());
   co_return row_stream{detail::start_stream(connection_, to_request(std::move(s)),
-                                            std::move(options))};
+                                            std::move(options), std::move(what))};
 }
 
 task<void> session::close() {

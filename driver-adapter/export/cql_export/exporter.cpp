@@ -83,6 +83,7 @@ struct export_query {
     connect.host = server->host;
     connect.port = server->port;
     connect.keyspace = server->keyspace;
+    connect.request_timeout = o->timeout;  // the PREPARE, the USE and each page
     cql::session& db = co_await scope.enter(cql::session::connect(std::move(connect)));
 
     const cql::prepared_statement query = co_await db.prepare(o->query);

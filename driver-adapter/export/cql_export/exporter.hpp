@@ -45,8 +45,9 @@ struct endpoint {
 /// `server` to `out`. Must be awaited from a scopekit coroutine (under sync_wait). `o`,
 /// `server`, `out` and `progress` must outlive the task.
 ///
-/// Completes when every row (or --limit rows) has been written. Throws query_problem for a
-/// query with bind markers or without result columns, cql::connection_error,
+/// Completes when every row (or --limit rows) has been written. Every request waits at most
+/// `o.timeout` for its answer. Throws query_problem for a query with bind markers or without
+/// result columns, cql::operation_timed_out (no answer within o.timeout), cql::connection_error,
 /// cql::server_error (the query refused), cql::protocol_error, output_error, and
 /// stopped_error when `stop` (or the awaiting coroutine's stop token) is requested: the pages
 /// written before stay written, the page being waited for is abandoned.

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <chrono>
+#include <cmath>
 #include <limits>
 #include <system_error>
 
@@ -23,7 +25,9 @@ demo.rows (id bigint, name text, payload blob) and exports that.
   --format FORMAT   csv (RFC 4180, header line, CRLF) or jsonl (one JSON object per row);
                     default csv
   --out PATH        where to write; - (the default) is stdout. A regular file is written
-                    as PATH.partial and renamed to PATH once every row is written
+                    as PATH.partial.<pid>.<random> and renamed to PATH once every row is
+                    written; one run at a time per PATH (PATH.lock); a read-only PATH is
+                    not replaced
   --page-size N     rows per page asked of the server, 1 to 2147483647 (default 5000)
   --prefetch N      pages fetched ahead of the one being written, 0 to 1000 (default 2)
   --limit N         stop after N rows, N >= 1 (default: every row)
@@ -31,6 +35,9 @@ demo.rows (id bigint, name text, payload blob) and exports that.
   --host HOST       a real Cassandra or ScyllaDB node (default port 9042)
   --port PORT       its port, 1 to 65535 (with no --host: 127.0.0.1)
   --keyspace KS     USE this keyspace after connecting
+  --timeout S       the longest wait, in seconds, for any answer of the server (the
+                    PREPARE, each page); past it the export fails with status 7
+                    (default 12; 0.001 to 1000000, fractions allowed)
   -h, --help        print this help and exit
 
 Values: null is an empty unquoted CSV field and JSON null; an empty string is "" in both.
@@ -43,27 +50,29 @@ non-string type (not null in CQL) is "" in both formats.
 
 Progress goes to stderr while it runs if stderr is a terminal; one summary line at the end.
 SIGINT or SIGTERM stops the stream cleanly, keeps the complete rows written so far (in
-PATH.partial), and exits 130; a second signal exits at once.
+the run's own PATH.partial.<pid>.<random>, named on stderr), and exits 130; a second
+signal exits at once. Files of earlier runs (PATH.partial*) are never touched.
 
 Exit status: 0 every row written, 1 internal error, 2 bad arguments, 3 output error
 (cannot create or write the output, disk full), 4 connection error (cannot connect,
 connection lost), 5 CQL error (the server refused the query), 6 protocol error (an answer
-that does not decode), 130 interrupted. Only 0 means the output is complete.
+that does not decode), 7 timeout (no answer within --timeout), 8 output busy (another run is
+writing PATH), 130 interrupted. Only 0 means the output is complete.
 
 More: docs/reference/cql_export.md in the scopekit sources.
 )";
 
 /// The option names that take a value.
-constexpr std::array<std::string_view, 10> valued = {
-    "--query", "--format", "--out",  "--page-size", "--prefetch",
-    "--limit", "--rows",   "--host", "--port",      "--keyspace"};
+constexpr std::array<std::string_view, 11> valued = {
+    "--query", "--format", "--out",  "--page-size", "--prefetch", "--limit",
+    "--rows",  "--host",   "--port", "--keyspace",  "--timeout"};
 
 template <class T>
 bool parse_number(std::string_view text, T min, T max, T& out) {
   T value{};
   const char* const end = text.data() + text.size();
   const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc{} || ptr != end || value < min || value > max) {
+  if (text.empty() || ec != std::errc{} || ptr != end || !(value >= min && value <= max)) {
     return false;
   }
   out = value;
@@ -124,6 +133,12 @@ std::optional<std::string> apply(options& o, std::string_view name, std::string_
       return range_message(name, "a number from 1 to 65535", value);
     }
     o.port = port;
+  } else if (name == "--timeout") {
+    double seconds = 0;
+    if (!parse_number<double>(value, 0.001, 1e6, seconds)) {
+      return range_message(name, "a number of seconds from 0.001 to 1000000", value);
+    }
+    o.timeout = std::chrono::milliseconds{std::llround(seconds * 1000)};
   } else {  // --keyspace
     if (value.empty()) {
       return "--keyspace expects a keyspace name, got an empty one";

@@ -8,6 +8,7 @@
 //   if (const auto* o = std::get_if<scopekit::cql_export::options>(&parsed)) run(*o);
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -39,6 +40,8 @@ struct options {
   std::optional<std::string> host;
   std::optional<std::uint16_t> port;
   std::string keyspace;
+  /// --timeout: the longest wait for any answer of the server (the session's request timeout).
+  std::chrono::milliseconds timeout{12000};
 
   /// True when no --host and no --port were given: start the embedded server.
   bool embedded() const noexcept { return !host && !port; }

@@ -11,10 +11,15 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 namespace scopekit::cql_export {
@@ -32,6 +37,8 @@ failure classify_current() {
     return classify(e.primary());
   } catch (const stopped_error&) {
     return {exit_status::interrupted, "interrupted"};
+  } catch (const output_busy& e) {
+    return with_message(exit_status::busy, "output busy: ", e);
   } catch (const output_error& e) {
     return with_message(exit_status::output, "output error: ", e);
   } catch (const query_problem& e) {
@@ -43,7 +50,7 @@ failure classify_current() {
   } catch (const cql::protocol_error& e) {
     return with_message(exit_status::protocol, "protocol error: ", e);
   } catch (const timeout_error& e) {
-    return with_message(exit_status::connection, "connection error: ", e);
+    return with_message(exit_status::timeout, "timeout: ", e);
   } catch (const std::exception& e) {
     return with_message(exit_status::internal, "error: ", e);
   } catch (...) {
@@ -88,13 +95,45 @@ std::string format_stats(const run_stats& s) {
   return out;
 }
 
-std::string format_peak_rss() {
-  rusage usage{};
-  if (::getrusage(RUSAGE_SELF, &usage) != 0) {
-    return {};
+std::optional<std::uint64_t> peak_rss_from_status(std::string_view status) {
+  constexpr std::string_view label = "VmHWM:";
+  while (!status.empty()) {
+    const std::size_t eol = std::min(status.find('\n'), status.size());
+    std::string_view line = status.substr(0, eol);
+    status.remove_prefix(std::min(eol + 1, status.size()));
+    if (!line.starts_with(label)) {
+      continue;
+    }
+    line.remove_prefix(std::min(line.find_first_not_of(" \t", label.size()), line.size()));
+    std::uint64_t kib = 0;
+    const auto [rest, ec] = std::from_chars(line.data(), line.data() + line.size(), kib);
+    if (ec != std::errc{} || line.substr(static_cast<std::size_t>(rest - line.data())) != " kB") {
+      return std::nullopt;
+    }
+    return kib * 1024;
   }
-  // Linux reports KiB (macOS reports bytes; this program targets Linux first).
-  return format(", peak RSS %.1f MB", static_cast<double>(usage.ru_maxrss) * 1024 / 1e6);
+  return std::nullopt;
+}
+
+std::string format_peak_rss() {
+  // VmHWM is this program's own high-water mark; ru_maxrss is not: Linux carries it across
+  // exec, so a program started by a large process would report that process's figure.
+  std::optional<std::uint64_t> bytes;
+  if (std::FILE* f = std::fopen("/proc/self/status", "re"); f != nullptr) {
+    std::array<char, 4096> buffer{};
+    const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), f);
+    std::fclose(f);
+    bytes = peak_rss_from_status(std::string_view(buffer.data(), n));
+  }
+  if (!bytes) {
+    rusage usage{};
+    if (::getrusage(RUSAGE_SELF, &usage) != 0) {
+      return {};
+    }
+    // Linux reports KiB (macOS reports bytes; this program targets Linux first).
+    bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
+  }
+  return format(", peak RSS %.1f MB", static_cast<double>(*bytes) / 1e6);
 }
 
 }  // namespace scopekit::cql_export

@@ -8,8 +8,10 @@
 
 #include <cstdint>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace scopekit::cql_export {
 
@@ -22,6 +24,8 @@ inline constexpr int output = 3;         // the output cannot be created, writte
 inline constexpr int connection = 4;     // cannot connect, or the connection was lost
 inline constexpr int cql = 5;            // the server answered the query with an ERROR
 inline constexpr int protocol = 6;       // an answer, or a value in it, that does not decode
+inline constexpr int timeout = 7;        // the server did not answer within --timeout
+inline constexpr int busy = 8;           // another run is writing the same --out
 inline constexpr int interrupted = 130;  // SIGINT or SIGTERM
 }  // namespace exit_status
 
@@ -52,8 +56,14 @@ struct run_stats {
 /// "1000000 rows, 221.1 MB, 1.23 s, 813.0 k rows/s" (MB = 10^6 bytes).
 std::string format_stats(const run_stats& s);
 
-/// ", peak RSS 14.2 MB": the process's peak resident set size (getrusage), with the
-/// embedded server's memory when it runs in the process.
+/// ", peak RSS 14.2 MB": the process's peak resident set size, with the embedded server's
+/// memory when it runs in the process. Read from VmHWM in /proc/self/status, which is this
+/// program's own (getrusage's ru_maxrss is not: Linux keeps it across exec, so a program
+/// started by a large process reports the parent's figure); getrusage only where there is no
+/// /proc. Empty if neither can be read.
 std::string format_peak_rss();
+
+/// The VmHWM line of a /proc/<pid>/status text, in bytes; nullopt if it has none.
+std::optional<std::uint64_t> peak_rss_from_status(std::string_view status);
 
 }  // namespace scopekit::cql_export

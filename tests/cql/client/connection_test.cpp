@@ -4,6 +4,8 @@
 // (a malformed frame, the server hanging up). Against the embedded server and its fault injection,
 // or a fake listener; every wait is bounded (client_support.hpp).
 #include "scopekit/cql/client/connection.hpp"
+#include "scopekit/cql/client/exceptions.hpp"
+#include "scopekit/cql/client/session.hpp"
 
 #include "support/cql/client_support.hpp"
 
@@ -94,10 +96,25 @@ std::string name_of(const response& r) {
   return name_of(response_result{r, nullptr});
 }
 
+constexpr std::int32_t stream_ids = 32768;  // v4: ids 0 to 32767
+
 class CqlConnection : public CqlClientTest {
 protected:
   std::shared_ptr<connection> connect_now() {
     return run_bounded(connection::connect(connection_settings()));
+  }
+
+  /// Takes every stream id of `c` with requests the server never answers and that never time
+  /// out; returns their futures.
+  std::vector<std::shared_ptr<response_future>> hold_every_stream_id(connection& c) {
+    server_.inject(fault{
+        .what = fault::action::stall, .statement_contains = "WHERE id = 31", .times = stream_ids});
+    std::vector<std::shared_ptr<response_future>> stalled;
+    stalled.reserve(static_cast<std::size_t>(stream_ids));
+    for (std::int32_t i = 0; i < stream_ids; ++i) {
+      stalled.push_back(c.send(demo_row_query(31), 0ms));
+    }
+    return stalled;
   }
 };
 
@@ -360,9 +377,67 @@ TEST_F(CqlConnection, AStopAbandonsTheRequestAndTheConnectionGoesOn) {
   EXPECT_TRUE(c->is_open());
 }
 
-// ---- Stream ids ----------------------------------------------------------------------------
+// ---- Request timeouts ----------------------------------------------------------------------
 
-constexpr std::int32_t stream_ids = 32768;  // v4: ids 0 to 32767
+TEST(CqlConnectionOptions, NoRequestWaitsForEverByDefault) {
+  EXPECT_EQ(connection_options{}.request_timeout, 12s);  // as the DataStax C++ driver
+  EXPECT_EQ(session_options{}.request_timeout, 12s);
+}
+
+TEST_F(CqlConnection, ARequestTheServerNeverAnswersTimesOutNamingTheNodeAndTheStatement) {
+  server_.inject(fault{.what = fault::action::stall, .statement_contains = "WHERE id = 9"});
+  connection_options o = connection_settings();
+  o.request_timeout = 200ms;
+  const auto c = run_bounded(connection::connect(o));
+  EXPECT_EQ(c->request_timeout(), 200ms);
+  run_bounded([&]() -> task<void> {
+    std::string message;
+    try {
+      co_await c->request(demo_row_query(9));
+      ADD_FAILURE() << "a stalled request was answered";
+    } catch (const operation_timed_out& e) {
+      message = e.what();
+      EXPECT_EQ(e.node(), c->peer());
+      EXPECT_EQ(e.timeout(), 200ms);
+    }
+    EXPECT_EQ(message,
+              "no answer from " + c->peer() +
+                  " within 200 ms to QUERY \"SELECT id, name FROM demo.rows WHERE id = 9\"");
+    EXPECT_EQ(c->pending(), 1U);  // its stream id stays taken: the answer may still come
+    const response r = co_await c->request(demo_row_query(5));  // the connection goes on
+    EXPECT_EQ(name_of(r), "row-5");
+  }());
+  EXPECT_TRUE(c->is_open());
+}
+
+TEST_F(CqlConnection, ATimeoutGivenToSendOverridesTheConnections) {
+  server_.inject(fault{.what = fault::action::stall, .statement_contains = "WHERE id = 9"});
+  server_.inject(
+      fault{.what = fault::action::delay, .statement_contains = "WHERE id = 8", .delay = 300ms});
+  connection_options o = connection_settings();
+  o.request_timeout = 50ms;
+  const auto c = run_bounded(connection::connect(o));
+  const auto patient = c->send(demo_row_query(8), 10s);  // answered 300 ms late: in time
+  const auto hasty = c->send(demo_row_query(9), 100ms);
+  EXPECT_EQ(name_of(wait_result(*patient)), "row-8");
+  const std::string message =
+      message_of<operation_timed_out>([&] { rethrow_error(wait_result(*hasty)); });
+  EXPECT_TRUE(contains(message, " within 100 ms to QUERY (stream ")) << message;
+}
+
+TEST_F(CqlConnection, ARequestWaitingForAStreamIdTimesOutToo) {
+  const auto c = connect_now();
+  const std::vector<std::shared_ptr<response_future>> stalled = hold_every_stream_id(*c);
+  const auto waiting = c->send(demo_row_query(1), 100ms);
+  const std::string message =
+      message_of<operation_timed_out>([&] { rethrow_error(wait_result(*waiting)); });
+  EXPECT_TRUE(contains(message, "to QUERY (waiting for a free stream id)")) << message;
+  EXPECT_EQ(c->pending(), static_cast<std::size_t>(stream_ids));  // it is no longer counted
+  EXPECT_FALSE(stalled.back()->ready());                          // "0 ms": no limit
+  c->close();
+}
+
+// ---- Stream ids ----------------------------------------------------------------------------
 
 TEST_F(CqlConnection, RequestsBeyondTheLastStreamIdWaitForOneToBeFreed) {
   // Every id taken: 32767 stalled requests and one answered 500 ms late.
@@ -402,14 +477,8 @@ TEST_F(CqlConnection, RequestsBeyondTheLastStreamIdWaitForOneToBeFreed) {
 }
 
 TEST_F(CqlConnection, CloseFailsRequestsStillWaitingForAStreamId) {
-  server_.inject(fault{
-      .what = fault::action::stall, .statement_contains = "WHERE id = 31", .times = stream_ids});
   const auto c = connect_now();
-  std::vector<std::shared_ptr<response_future>> stalled;
-  stalled.reserve(static_cast<std::size_t>(stream_ids));
-  for (std::int32_t i = 0; i < stream_ids; ++i) {
-    stalled.push_back(c->send(demo_row_query(31)));
-  }
+  const std::vector<std::shared_ptr<response_future>> stalled = hold_every_stream_id(*c);
   const auto waiting = c->send(demo_row_query(1));
   EXPECT_EQ(c->pending(), static_cast<std::size_t>(stream_ids) + 1);
   c->close();

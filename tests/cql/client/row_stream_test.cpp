@@ -10,6 +10,7 @@
 // no stream state is left (CqlClientTest::TearDown).
 #include "scopekit/cql/client/row_stream.hpp"
 
+#include "scripted_server.hpp"
 #include "support/cql/client_support.hpp"
 
 #include "scopekit/async_scope.hpp"
@@ -19,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -468,6 +470,84 @@ TEST_F(CqlRowStream, ALostConnectionMidStreamIsAConnectionErrorAfterTheRowsBefor
   });
 }
 
+// ---- A server that repeats its paging state -------------------------------------------------
+
+/// The paging state the scripted servers below return for ever.
+std::vector<std::byte> stuck_state() {
+  return {std::byte{0x5c}, std::byte{0x0d}, std::byte{0xe5}};
+}
+
+/// Reads `rows` until it ends or fails, at most `limit` rows (a stream that does not end is
+/// cut there, and `ended` says so).
+struct bounded_outcome {
+  std::size_t rows = 0;
+  bool ended = false;
+  std::exception_ptr error;
+};
+
+task<bounded_outcome> read_at_most(row_stream& rows, std::size_t limit) {
+  bounded_outcome out;
+  try {
+    while (out.rows < limit) {
+      if (!co_await rows.next()) {
+        out.ended = true;
+        break;
+      }
+      ++out.rows;
+    }
+  } catch (...) {
+    out.error = std::current_exception();
+    out.ended = true;
+  }
+  co_return out;
+}
+
+/// Connects to `port`, streams demo.rows one page ahead and reads at most 10,000 rows, under
+/// a total deadline that bounds a stream that never ends.
+bounded_outcome stream_from(std::uint16_t port) {
+  return run_bounded([port]() -> task<bounded_outcome> {
+    session_options options;
+    options.port = port;
+    session s = co_await session::connect(options);
+    stream_options o = paged(1, 1);
+    o.total_timeout = 5s;  // only a bound: the stream must fail long before it
+    row_stream rows = co_await s.execute_stream(demo_query, o);
+    bounded_outcome out = co_await read_at_most(rows, 10'000);
+    co_await rows.close();
+    co_await s.close();
+    co_return out;
+  }());
+}
+
+TEST(CqlRowStreamPagingState, TheSameStateReturnedAgainIsAProtocolError) {
+  // Every page has one row and the same paging state, the one the client has just sent back.
+  std::atomic<std::int64_t> next_id{0};
+  scripted_server srv{
+      [&next_id](const request&) { return rows_page(next_id.fetch_add(1), 1, stuck_state()); }};
+  const bounded_outcome out = stream_from(srv.port());
+  EXPECT_TRUE(out.ended) << "still streaming after " << out.rows << " rows";
+  EXPECT_EQ(out.rows, 1U);  // the first page; the second repeats the state and is refused
+  EXPECT_THROW(rethrow_if(out.error), protocol_error);
+  EXPECT_EQ(srv.answered(), 2U);  // no request after the repeated state
+  EXPECT_EQ(diagnostics::live_row_streams(), 0U);
+}
+
+TEST(CqlRowStreamPagingState, EmptyPagesWithTheSameStateAreAProtocolError) {
+  // No rows ever, and a paging state that never changes: without the check, requests for ever.
+  scripted_server srv{[](const request&) { return rows_page(0, 0, stuck_state()); }};
+  const bounded_outcome out = stream_from(srv.port());
+  EXPECT_EQ(out.rows, 0U);
+  try {
+    rethrow_if(out.error);
+    ADD_FAILURE() << "the stream ended without an error";
+  } catch (const protocol_error& e) {
+    EXPECT_NE(std::string_view(e.what()).find("paging state"), std::string_view::npos) << e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not a protocol_error: " << e.what();
+  }
+  EXPECT_EQ(srv.answered(), 2U);
+}
+
 // ---- Deadlines -------------------------------------------------------------------------------
 
 TEST_F(CqlRowStream, APageThatDoesNotComeWithinThePageTimeoutIsATimeoutError) {
@@ -499,6 +579,48 @@ TEST_F(CqlRowStream, AFirstPageThatDoesNotComeIsATimeoutError) {
     row_stream rows = co_await s.execute_stream(demo_query, o);
     EXPECT_THROW(co_await rows.next(), timeout_error);
   });
+}
+
+TEST_F(CqlRowStream, AStalledPageTimesOutWithTheSessionsRequestTimeout) {
+  server_.inject(
+      fault{.what = fault::action::stall, .statement_contains = "demo.rows", .from_page = 1});
+  run_bounded([&]() -> task<void> {
+    session_options so = options();
+    so.request_timeout = 200ms;
+    session s = co_await session::connect(so);
+    row_stream rows = co_await s.execute_stream(demo_query, paged(10));  // no page_timeout
+    EXPECT_EQ((co_await read_ids(rows, 10)).size(), 10U);
+    const outcome rest = co_await read_until_error(rows);
+    EXPECT_EQ(rest.rows, 0U);
+    std::string message;
+    try {
+      rethrow_if(rest.error);
+    } catch (const operation_timed_out& e) {
+      message = e.what();
+    }
+    EXPECT_EQ(message, "no answer from " + s.connection()->peer() +
+                           " within 200 ms to page 2 of QUERY \"SELECT id, name FROM demo.rows\" "
+                           "(the session's request timeout)");
+    co_await rows.close();
+    co_await s.close();
+  }());
+}
+
+TEST_F(CqlRowStream, APageTimeoutOverridesTheSessionsRequestTimeout) {
+  // Every page comes 150 ms late: past the session's 50 ms, within the stream's 10 s.
+  server_.inject(
+      fault{.what = fault::action::delay, .statement_contains = "demo.rows", .delay = 150ms});
+  run_bounded([&]() -> task<void> {
+    session_options so = options();
+    so.request_timeout = 50ms;
+    session s = co_await session::connect(so);
+    stream_options o = paged(1000);
+    o.page_timeout = 10s;
+    row_stream rows = co_await s.execute_stream(demo_query, o);
+    expect_each_once(co_await read_ids(rows), demo_rows);
+    co_await rows.close();
+    co_await s.close();
+  }());
 }
 
 TEST_F(CqlRowStream, TheTotalTimeoutEndsAWait) {

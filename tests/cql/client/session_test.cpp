@@ -431,6 +431,25 @@ TEST_F(CqlSession, AStopEndsAnExecuteWaitingForItsResponse) {
   }());
 }
 
+TEST_F(CqlSession, AStalledExecuteTimesOutWithTheSessionsRequestTimeout) {
+  server_.inject(fault{.what = fault::action::stall, .statement_contains = "WHERE id = 9"});
+  run_bounded([&]() -> task<> {
+    session_options o = options();
+    o.request_timeout = 200ms;
+    session s = co_await session::connect(o);
+    std::string message;
+    try {
+      co_await s.execute("SELECT name FROM demo.rows WHERE id = 9");
+    } catch (const operation_timed_out& e) {
+      message = e.what();
+    }
+    EXPECT_EQ(message, "no answer from " + s.connection()->peer() +
+                           " within 200 ms to QUERY \"SELECT name FROM demo.rows WHERE id = 9\"");
+    const result r = co_await s.execute("SELECT name FROM demo.rows WHERE id = 10");
+    EXPECT_EQ(r.row(0).get<std::string>("name"), "row-10");
+  }());
+}
+
 TEST_F(CqlSession, CloseFailsPendingAndLaterRequestsWithConnectionError) {
   server_.inject(fault{.what = fault::action::stall, .statement_contains = "WHERE id = 9"});
   run_bounded([&]() -> task<> {

@@ -11,6 +11,7 @@
 #include "scopekit/sync_wait.hpp"
 #include "scopekit/task.hpp"
 
+#include "cql/client/scripted_server.hpp"
 #include "support/wait_until.hpp"
 
 #include <gtest/gtest.h>
@@ -23,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstddef>
@@ -34,6 +37,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #ifndef SCOPEKIT_CQL_EXPORT
@@ -51,6 +55,26 @@ using namespace std::chrono_literals;
 std::string read_file(const fs::path& p) {
   std::ifstream in{p, std::ios::binary};
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// The files of `dir` whose names start with `prefix`, sorted.
+std::vector<fs::path> files_starting_with(const fs::path& dir, std::string_view prefix) {
+  std::vector<fs::path> found;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+    if (e.path().filename().string().starts_with(prefix)) {
+      found.push_back(e.path());
+    }
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+/// The one file of `dir` whose name starts with `prefix` and holds `content`; empty if there
+/// is no such file or more than one starts with `prefix`.
+fs::path only_file_holding(const fs::path& dir, std::string_view prefix,
+                           const std::string& content) {
+  const std::vector<fs::path> found = files_starting_with(dir, prefix);
+  return found.size() == 1 && read_file(found.front()) == content ? found.front() : fs::path{};
 }
 
 /// scopekit-cql-export running as a child, stdin from /dev/null, stdout and stderr to files.
@@ -236,6 +260,19 @@ std::uint16_t closed_port() {
   return ntohs(address.sin_port);
 }
 
+/// Starts `srv` with demo.rows of `rows` rows, and `what` done to every request for its pages
+/// from page `from_page` on.
+void start_with_fault(cql::server& srv, std::int64_t rows, cql::fault::action what,
+                      std::int32_t from_page) {
+  srv.add_synthetic_table("demo", "rows", rows);
+  cql::fault f;
+  f.what = what;
+  f.statement_contains = "demo.rows";
+  f.from_page = from_page;
+  srv.inject(f);
+  srv.start();
+}
+
 /// Each test gets a directory of its own (the program's stdout, stderr and output files),
 /// removed afterwards.
 class CqlExportCli : public ::testing::Test {
@@ -271,23 +308,20 @@ protected:
   /// until those pages are in the .partial file, sends `signal`, and checks the clean stop.
   void check_interrupt(int signal, std::string_view name) const {
     cql::server srv;
-    srv.add_synthetic_table("demo", "rows", 10'000);
-    cql::fault stall;
-    stall.what = cql::fault::action::stall;
-    stall.statement_contains = "demo.rows";
-    stall.from_page = 3;
-    srv.inject(stall);
-    srv.start();
+    start_with_fault(srv, 10'000, cql::fault::action::stall, 3);
 
     const fs::path out = dir_ / "rows.csv";
-    const fs::path partial = dir_ / "rows.csv.partial";
     const std::string three_pages = demo_csv(0, 300);
+    // --timeout: the stall must last until the signal, however slow this machine is.
     export_process p{{"--port", std::to_string(srv.port()), "--page-size", "100", "--prefetch", "2",
-                      "--out", out.string()},
+                      "--timeout", "600", "--out", out.string()},
                      dir_ / "stdout",
                      dir_ / "stderr"};
-    ASSERT_TRUE(scopekit::test::wait_until([&] { return read_file(partial) == three_pages; }, 30s))
-        << "the first three pages never arrived whole: " << read_file(partial).size() << " bytes";
+    ASSERT_TRUE(scopekit::test::wait_until(
+        [&] { return !only_file_holding(dir_, "rows.csv.partial", three_pages).empty(); }, 30s))
+        << "the first three pages never arrived whole in one file of the run's own";
+    const fs::path partial = only_file_holding(dir_, "rows.csv.partial", three_pages);
+    EXPECT_TRUE(partial.filename().string().starts_with("rows.csv.partial."));  // not another's
 
     p.send(signal);
     ASSERT_TRUE(p.wait(30s));
@@ -298,6 +332,7 @@ protected:
         << err;
     EXPECT_EQ(read_file(partial), three_pages);  // flushed, whole rows, nothing torn
     EXPECT_FALSE(fs::exists(out));               // nothing passed off as complete
+    EXPECT_FALSE(fs::exists(out.string() + ".lock"));  // released and removed
   }
 
   std::string path(std::string_view name) const { return (dir_ / name).string(); }
@@ -340,7 +375,7 @@ TEST_F(CqlExportCli, JsonLinesOfFiveRowsInAFileIsExact) {
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(read_file(out), demo_jsonl(0, 5));
-  EXPECT_FALSE(fs::exists(out + ".partial"));  // renamed once complete
+  EXPECT_TRUE(files_starting_with(dir_, "rows.jsonl.").empty());  // renamed, lock removed
   EXPECT_TRUE(matches(r.err, concat("cql-export: ", figures(5), " -> ", out, "\n"))) << r.err;
 }
 
@@ -467,6 +502,114 @@ TEST_F(CqlExportCli, KeyspaceIsUsedAfterConnecting) {
   EXPECT_EQ(r.out, "name\r\nrow-0\r\nrow-1\r\nrow-2\r\n");
 }
 
+// ---- Output files: one run, one file; never another run's ---------------------------------
+
+TEST_F(CqlExportCli, TwoExportsToOneOutCannotBothSucceed) {
+  // The first export holds its output while its fourth page stalls on its server.
+  cql::server stalled;
+  start_with_fault(stalled, 1'000, cql::fault::action::stall, 3);
+  const fs::path out = dir_ / "rows.csv";
+  export_process first{{"--port", std::to_string(stalled.port()), "--page-size", "100", "--timeout",
+                        "600", "--out", out.string()},
+                       dir_ / "first.stdout",
+                       dir_ / "first.stderr"};
+  const std::string three_pages = demo_csv(0, 300);
+  ASSERT_TRUE(scopekit::test::wait_until(
+      [&] { return !only_file_holding(dir_, "rows.csv.partial", three_pages).empty(); }, 30s));
+  const fs::path partial = only_file_holding(dir_, "rows.csv.partial", three_pages);
+
+  // The second, on the same --out, from a server that answers at once, is refused.
+  const run_result second = run({"--rows", "5", "--out", out.string()});
+  EXPECT_EQ(second.status, 8) << second.err;
+  EXPECT_TRUE(matches(second.err, concat("cql-export: output busy: another cql-export is writing ",
+                                         out.string(), " (*); nothing written\n")))
+      << second.err;
+  EXPECT_FALSE(fs::exists(out));               // nothing passed off as complete
+  EXPECT_EQ(read_file(partial), three_pages);  // the first run's file untouched
+
+  first.send(SIGINT);
+  ASSERT_TRUE(first.wait(30s));
+  EXPECT_EQ(first.status(), 130);
+  EXPECT_EQ(read_file(partial), three_pages);
+  EXPECT_FALSE(fs::exists(out));
+
+  // Once the first has ended, the output is free again.
+  const run_result third = run({"--rows", "5", "--out", out.string()});
+  EXPECT_EQ(third.status, 0) << third.err;
+  EXPECT_EQ(read_file(out), demo_csv(0, 5));
+  EXPECT_EQ(read_file(partial), three_pages);  // the interrupted run's rows are still there
+}
+
+TEST_F(CqlExportCli, AnEarlierPartialFileIsKeptAndNamed) {
+  const fs::path out = dir_ / "rows.csv";
+  const std::string earlier = "id,name,payload\r\n0,row-0,0x00\r\n";
+  { std::ofstream{out.string() + ".partial", std::ios::binary} << earlier; }
+  const run_result r = run({"--rows", "5", "--out", out.string()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(read_file(out), demo_csv(0, 5));
+  EXPECT_EQ(read_file(out.string() + ".partial"), earlier);  // neither removed nor overwritten
+  EXPECT_TRUE(
+      matches(r.err, concat("cql-export: keeping ", out.string(),
+                            ".partial, left by an earlier run; this run writes ", out.string(),
+                            ".partial.*\ncql-export: ", figures(5), " -> ", out.string(), "\n")))
+      << r.err;
+  EXPECT_EQ(files_starting_with(dir_, "rows.csv.partial").size(), 1U);  // this run's is renamed
+}
+
+TEST_F(CqlExportCli, AReadOnlyOutputFileIsNotReplaced) {
+  const fs::path out = dir_ / "rows.csv";
+  { std::ofstream{out} << "a file someone protected\n"; }
+  fs::permissions(out, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  expect_failure(run({"--rows", "5", "--out", out.string()}), 3,
+                 concat("cql-export: output error: ", out.string(),
+                        " is read-only (mode 0444): not replaced; nothing written"));
+  EXPECT_EQ(read_file(out), "a file someone protected\n");
+  EXPECT_EQ(fs::status(out).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  EXPECT_TRUE(files_starting_with(dir_, "rows.csv.").empty());  // no partial or lock file left
+}
+
+TEST_F(CqlExportCli, AReplacedFileKeepsItsMode) {
+  const fs::path out = dir_ / "rows.csv";
+  { std::ofstream{out} << "an older export\n"; }
+  fs::permissions(out, fs::perms::owner_read | fs::perms::owner_write);
+  const run_result r = run({"--rows", "5", "--out", out.string()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(read_file(out), demo_csv(0, 5));
+  EXPECT_EQ(fs::status(out).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);  // not widened to the umask's 0644
+  EXPECT_TRUE(files_starting_with(dir_, "rows.csv.").empty());
+}
+
+// ---- The summary's peak RSS -------------------------------------------------------------------
+
+/// The "peak RSS <x> MB" figure of a summary line, in bytes; -1 if there is none.
+double reported_peak_rss(std::string_view err) {
+  constexpr std::string_view label = "peak RSS ";
+  const std::size_t at = err.find(label);
+  if (at == std::string_view::npos) {
+    return -1;
+  }
+  return std::strtod(std::string(err.substr(at + label.size())).c_str(), nullptr) * 1e6;
+}
+
+TEST_F(CqlExportCli, PeakRssIsTheProgramsOwnNotItsParents) {
+  // Linux keeps the largest RSS of a process across exec (ru_maxrss), so a figure taken from
+  // getrusage() is at least what this test process has resident when it starts the program.
+  constexpr std::size_t ballast_size = std::size_t{256} << 20U;
+  std::vector<unsigned char> ballast(ballast_size);
+  for (std::size_t i = 0; i < ballast.size(); i += 4096) {
+    ballast[i] = static_cast<unsigned char>(i >> 12U);  // every page touched: resident
+  }
+  const run_result r = run({"--rows", "5", "--out", path("rows.csv")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  const double peak = reported_peak_rss(r.err);
+  EXPECT_GT(peak, 0) << r.err;
+  // Exporting 5 rows takes a few MB (tens under a sanitizer), far from the ballast's 256 MiB.
+  EXPECT_LT(peak, static_cast<double>(ballast_size) / 2) << r.err;
+  EXPECT_EQ(ballast[ballast_size - 4096], static_cast<unsigned char>((ballast_size - 4096) >> 12U));
+}
+
 // ---- Signals ---------------------------------------------------------------------------------
 
 TEST_F(CqlExportCli, SigintStopsTheStreamAndKeepsTheRowsWritten) {
@@ -483,7 +626,7 @@ TEST_F(CqlExportCli, AnUnwritablePathIsAnOutputError) {
   const std::string out = path("missing/rows.csv");
   expect_failure(run({"--rows", "5", "--out", out}), 3,
                  concat("cql-export: output error: cannot create ", out,
-                        ".partial: No such file or directory; nothing written"));
+                        ".lock: No such file or directory; nothing written"));
 }
 
 TEST_F(CqlExportCli, AFullDiskIsAnOutputError) {
@@ -501,21 +644,80 @@ TEST_F(CqlExportCli, AnUnreachableHostIsAConnectionError) {
 
 TEST_F(CqlExportCli, AConnectionLostMidStreamKeepsTheCompletePagesAsPartial) {
   cql::server srv;
-  srv.add_synthetic_table("demo", "rows", 1'000);
-  cql::fault lost;
-  lost.what = cql::fault::action::close_connection;
-  lost.statement_contains = "demo.rows";
-  lost.from_page = 2;
-  srv.inject(lost);
-  srv.start();
+  start_with_fault(srv, 1'000, cql::fault::action::close_connection, 2);
   const std::string out = path("rows.csv");
   const run_result r =
       run({"--port", std::to_string(srv.port()), "--page-size", "100", "--out", out});
   EXPECT_EQ(r.status, 4) << r.err;
+  const fs::path partial = only_file_holding(dir_, "rows.csv.partial", demo_csv(0, 200));
+  EXPECT_FALSE(partial.empty());
   EXPECT_TRUE(matches(r.err, concat("cql-export: connection error: *; ", figures(200),
-                                    "; incomplete output kept in ", out, ".partial\n")))
+                                    "; incomplete output kept in ", partial.string(), "\n")))
       << r.err;
-  EXPECT_EQ(read_file(out + ".partial"), demo_csv(0, 200));
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out + ".lock"));  // released and removed
+}
+
+TEST_F(CqlExportCli, AStalledServerIsATimeoutAfterTheCompletePages) {
+  // The fourth page never comes; the export must not wait for it for ever.
+  cql::server srv;
+  start_with_fault(srv, 1'000, cql::fault::action::stall, 3);
+  const std::string out = path("rows.csv");
+  const run_result r = run({"--port", std::to_string(srv.port()), "--page-size", "100", "--timeout",
+                            "0.5", "--out", out});
+  EXPECT_EQ(r.status, 7) << r.err;
+  const fs::path partial = only_file_holding(dir_, "rows.csv.partial", demo_csv(0, 300));
+  EXPECT_FALSE(partial.empty());  // the complete pages, whole rows
+  EXPECT_TRUE(matches(
+      r.err, concat("cql-export: timeout: no answer from 127.0.0.1:", std::to_string(srv.port()),
+                    " within 500 ms to page 4 of EXECUTE \"SELECT * FROM "
+                    "demo.rows\" (the session's request timeout); ",
+                    figures(300), "; incomplete output kept in ", partial.string(), "\n")))
+      << r.err;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(CqlExportCli, AStalledPrepareIsATimeoutNamingTheStatement) {
+  cql::server srv;
+  srv.add_synthetic_table("demo", "rows", 10);
+  cql::fault stall;
+  stall.what = cql::fault::action::stall;
+  srv.inject(stall);  // every QUERY and EXECUTE: the USE
+  srv.start();
+  expect_failure(
+      run({"--port", std::to_string(srv.port()), "--keyspace", "demo", "--timeout", "0.2"}), 7,
+      concat("cql-export: timeout: no answer from 127.0.0.1:", std::to_string(srv.port()),
+             " within 200 ms to QUERY \"USE \"demo\"\"; nothing written"));
+}
+
+TEST_F(CqlExportCli, AServerRepeatingItsPagingStateIsAProtocolErrorNotAnEndlessExport) {
+  // Every page holds the next 100 ids and the same paging state: without the check, the
+  // export would never end (issue 16: 688,000 rows in 20 s and counting).
+  const std::vector<std::byte> same_state = {std::byte{0x5c}, std::byte{0x0d}};
+  std::atomic<std::int64_t> next_id{0};
+  const cql::test::scripted_server srv{[&](const cql::request& r) {
+    if (std::holds_alternative<cql::prepare_request>(r.message)) {
+      return cql::test::prepared_body();
+    }
+    return cql::test::rows_page(next_id.fetch_add(100), 100, same_state);
+  }};
+  const std::string out = path("rows.csv");
+  const run_result r = run({"--port", std::to_string(srv.port()), "--page-size", "100", "--query",
+                            "SELECT id FROM demo.rows", "--out", out});
+  EXPECT_EQ(r.status, 6) << r.err;
+  std::string first_page = "id\r\n";
+  for (int id = 0; id < 100; ++id) {
+    first_page += concat(std::to_string(id), "\r\n");
+  }
+  const fs::path partial = only_file_holding(dir_, "rows.csv.partial", first_page);
+  EXPECT_FALSE(partial.empty());  // the first page; the second repeats the state
+  EXPECT_TRUE(matches(r.err, concat("cql-export: protocol error: rows.paging_state: page 2 from "
+                                    "127.0.0.1:",
+                                    std::to_string(srv.port()),
+                                    " repeats the paging state it was asked with *; ",
+                                    figures(100), "; incomplete output kept in ",
+                                    partial.string(), "\n")))
+      << r.err;
   EXPECT_FALSE(fs::exists(out));
 }
 

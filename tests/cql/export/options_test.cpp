@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -49,6 +50,18 @@ TEST(CqlExportOptions, DefaultsExportDemoRowsOfTheEmbeddedServerAsCsvToStdout) {
   EXPECT_EQ(o.rows, 1'000'000);
   EXPECT_TRUE(o.embedded());
   EXPECT_EQ(o.keyspace, "");
+  EXPECT_EQ(o.timeout, std::chrono::seconds{12});  // the session's default request timeout
+}
+
+TEST(CqlExportOptions, TimeoutIsInSecondsWithFractions) {
+  EXPECT_EQ(parsed({"--timeout", "30"}).timeout, std::chrono::seconds{30});
+  EXPECT_EQ(parsed({"--timeout=0.25"}).timeout, std::chrono::milliseconds{250});
+  EXPECT_EQ(problem({"--timeout", "0"}),
+            "--timeout expects a number of seconds from 0.001 to 1000000, got '0'");
+  EXPECT_EQ(problem({"--timeout", "nan"}),
+            "--timeout expects a number of seconds from 0.001 to 1000000, got 'nan'");
+  EXPECT_EQ(problem({"--timeout", "5s"}),
+            "--timeout expects a number of seconds from 0.001 to 1000000, got '5s'");
 }
 
 TEST(CqlExportOptions, EveryOptionWithASeparateValue) {

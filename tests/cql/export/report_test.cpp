@@ -11,7 +11,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <exception>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -39,11 +41,13 @@ TEST(CqlExportReport, EachKindOfErrorHasItsOwnStatus) {
   EXPECT_EQ(classified(query_problem("markers")).status, exit_status::usage);
   EXPECT_EQ(classified(std::runtime_error("what")).status, exit_status::internal);
   EXPECT_EQ(classify(std::make_exception_ptr(42)).status, exit_status::internal);
-  const std::set<int> distinct = {exit_status::ok,         exit_status::internal,
-                                  exit_status::usage,      exit_status::output,
-                                  exit_status::connection, exit_status::cql,
-                                  exit_status::protocol,   exit_status::interrupted};
-  EXPECT_EQ(distinct.size(), 8U);
+  EXPECT_EQ(classified(timeout_error("no answer")).status, exit_status::timeout);
+  EXPECT_EQ(classified(output_busy("another run")).status, exit_status::busy);
+  const std::set<int> distinct = {
+      exit_status::ok,         exit_status::internal,   exit_status::usage,    exit_status::output,
+      exit_status::connection, exit_status::cql,        exit_status::protocol, exit_status::timeout,
+      exit_status::busy,       exit_status::interrupted};
+  EXPECT_EQ(distinct.size(), 10U);
   EXPECT_EQ(exit_status::interrupted, 130);  // 128 + SIGINT, as shells report Ctrl-C
 }
 
@@ -82,6 +86,17 @@ TEST(CqlExportReport, FiguresInUnitsThatFit) {
   s.seconds = 0;
   EXPECT_EQ(format_stats(s), "0 rows, 0.0 MB, 0.00 s, 0 rows/s");
   EXPECT_EQ(format_peak_rss().rfind(", peak RSS ", 0), 0U);
+}
+
+TEST(CqlExportReport, PeakRssIsReadFromVmHwm) {
+  const std::string status =
+      "Name:\tscopekit-cql-ex\nVmPeak:\t  200000 kB\nVmHWM:\t    10240 kB\nVmRSS:\t 9000 kB\n";
+  EXPECT_EQ(peak_rss_from_status(status), std::optional<std::uint64_t>{10240U * 1024U});
+  EXPECT_EQ(peak_rss_from_status("VmHWM:\t1 kB"), std::optional<std::uint64_t>{1024U});
+  EXPECT_EQ(peak_rss_from_status("VmRSS:\t9000 kB\n"), std::nullopt);  // no VmHWM line
+  EXPECT_EQ(peak_rss_from_status("VmHWM:\t12 MB\n"), std::nullopt);    // not in kB
+  EXPECT_EQ(peak_rss_from_status("VmHWM:\tmany kB\n"), std::nullopt);
+  EXPECT_EQ(peak_rss_from_status("XVmHWM:\t5 kB\n"), std::nullopt);  // a line that only ends so
 }
 
 }  // namespace

@@ -11,7 +11,9 @@
 // layers register on the futures, which hand the response over and return.
 //
 // Failure: a frame that breaks the protocol closes the connection and fails every pending
-// request with that protocol_error; a lost connection fails them with connection_error. A
+// request with that protocol_error; a lost connection fails them with connection_error. No
+// request waits for ever: one not answered within its timeout (request_timeout, 12 s by
+// default) fails with operation_timed_out, and the connection goes on. A
 // response for a request nobody waits for any more is discarded when it arrives, and its
 // stream id freed then (an id is never reused while the server may still answer on it).
 //
@@ -59,6 +61,11 @@ struct connection_options {
   std::chrono::milliseconds connect_timeout{5000};
   /// The largest response body accepted; a larger one is a protocol violation.
   std::size_t max_frame_body = default_max_body_size;
+  /// The longest wait for the answer to a request, counted from send(): past it the request
+  /// fails with operation_timed_out naming the node and the request, and the connection stays
+  /// open. 12 s by default (the DataStax C++ driver's request timeout; the Python driver
+  /// waits 10 s). Zero or negative: no limit.
+  std::chrono::milliseconds request_timeout{12000};
 };
 
 /// The outcome of one request: its response, or the error that replaced it (connection_error,
@@ -138,13 +145,16 @@ public:
 
   /// Sends `message` on a free stream id and returns its future. Never throws for a failed
   /// connection or an unencodable message: the future is completed with the error instead
-  /// (it may throw std::bad_alloc).
+  /// (it may throw std::bad_alloc). The future fails with operation_timed_out if no answer
+  /// comes within `timeout` (zero or negative: never), by default the connection's
+  /// request_timeout; the stream id stays taken until the answer comes, if ever.
   std::shared_ptr<response_future> send(request_message message);
+  std::shared_ptr<response_future> send(request_message message, std::chrono::milliseconds timeout);
 
   /// send(), then awaits the response; resumed on the awaiting coroutine's executor. Throws
-  /// what the future completes with; a stop request on the awaiting coroutine gives
-  /// stopped_error (the response is discarded when it arrives). An ERROR response is
-  /// returned, not thrown.
+  /// what the future completes with (operation_timed_out naming the statement of a QUERY or
+  /// PREPARE); a stop request on the awaiting coroutine gives stopped_error (the response is
+  /// discarded when it arrives). An ERROR response is returned, not thrown.
   task<response> request(request_message message);
 
   /// Closes the socket, fails every pending request with connection_error, and joins the I/O
@@ -165,9 +175,15 @@ public:
   std::size_t pending() const noexcept;
   /// "host:port".
   const std::string& peer() const noexcept;
+  /// connection_options::request_timeout.
+  std::chrono::milliseconds request_timeout() const noexcept;
 
 private:
   explicit connection(std::shared_ptr<detail::connection_io> io);
+  // send(): `message` is moved into the queue of requests waiting for a stream id if
+  // needed, or copied there when `keep` (request() keeps it to describe a timeout).
+  std::shared_ptr<response_future> submit(request_message& message, bool keep,
+                                          std::chrono::milliseconds timeout);
   std::shared_ptr<detail::connection_io> io_;
 };
 

@@ -16,10 +16,13 @@
 
 #include "scopekit/cql/protocol/error.hpp"
 #include "scopekit/cql/protocol/response.hpp"
+#include "scopekit/stopped_error.hpp"
 
+#include <chrono>
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace scopekit::cql {
 
@@ -80,6 +83,31 @@ class connection_error : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
 };
+
+/// The server did not answer a request within its timeout (connection_options::
+/// request_timeout, 12 s by default, or a stream's page_timeout); named as the Python
+/// driver's OperationTimedOut. what() names the node and the request: "no answer from
+/// 10.0.0.5:9042 within 12000 ms to QUERY \"SELECT * FROM ks.t\"". The request is abandoned
+/// (its answer is discarded when it comes); the connection stays open. A timeout_error, so
+/// that code catching scopekit's deadlines catches it too.
+class operation_timed_out : public timeout_error {
+public:
+  /// `node` is "host:port", `request` what was asked ("QUERY \"...\"", "page 3 of ...").
+  operation_timed_out(std::string node, std::chrono::milliseconds timeout,
+                      std::string_view request);
+
+  const std::string& node() const noexcept { return node_; }
+  std::chrono::milliseconds timeout() const noexcept { return timeout_; }
+
+private:
+  std::string node_;
+  std::chrono::milliseconds timeout_;
+};
+
+namespace detail {
+/// `op` and the statement, quoted and cut to 200 characters: `QUERY "SELECT ..."`.
+std::string describe_statement(std::string_view op, std::string_view statement);
+}  // namespace detail
 
 /// A column read with a type it does not have, or a column that does not exist (row.hpp).
 class column_error : public std::logic_error {

@@ -10,8 +10,10 @@
 // Errors: the first page's error (even one raised while sending) comes out of the first
 // next(), a later page's out of the next() that needs that page; a server ERROR as the
 // server_error subclass of its code, a lost connection as connection_error, a protocol
-// violation as protocol_error, a deadline as timeout_error, a stop request as stopped_error,
-// an on_page callback's exception as itself. Once failed, every next() throws the same error.
+// violation as protocol_error (so is a page that returns the paging state it was asked with,
+// which would otherwise be followed for ever), a deadline as timeout_error, a stop request as
+// stopped_error, an on_page callback's exception as itself. Once failed, every next() throws the
+// same error.
 //
 // Closing: close() (or the destructor) unregisters the stream's callback from the pending
 // request synchronously, drops the pages it holds, wakes a waiting next() (which then returns
@@ -43,6 +45,7 @@
 #include <memory>
 #include <optional>
 #include <stop_token>
+#include <string>
 
 namespace scopekit::cql {
 
@@ -70,7 +73,9 @@ struct stream_options {
   std::size_t prefetch_pages = 1;
   /// Stop after this many pages, whatever the server has left.
   std::optional<std::size_t> max_pages;
-  /// Longest wait for one page, counted from its request: timeout_error past it.
+  /// Longest wait for one page, counted from its request: operation_timed_out (a
+  /// timeout_error) past it, naming the node, the page and the statement. Unset: the
+  /// connection's request_timeout (session_options::request_timeout, 12 s by default).
   std::optional<std::chrono::milliseconds> page_timeout;
   /// Longest life of the whole stream, from execute_stream: timeout_error past it (checked when
   /// a page is needed and while waiting for one).
@@ -86,8 +91,10 @@ struct stream_options {
 
 namespace detail {
 struct stream_state;
+/// `what` names the statement in errors (`EXECUTE "SELECT ..."`).
 std::shared_ptr<stream_state> start_stream(std::shared_ptr<connection> connection,
-                                           request_message request, stream_options options);
+                                           request_message request, stream_options options,
+                                           std::string what);
 }  // namespace detail
 
 namespace diagnostics {

@@ -43,6 +43,10 @@ struct session_options {
   std::chrono::milliseconds connect_timeout{5000};
   /// USE'd after connecting when not empty.
   std::string keyspace;
+  /// The longest wait for the answer to any request of the session (execute, prepare, each
+  /// page of a stream whose page_timeout is not set): operation_timed_out past it, naming the
+  /// node and the request. 12 s by default; zero or negative: no limit.
+  std::chrono::milliseconds request_timeout{12000};
 };
 
 /// The result of execute(): the rows of one page (none for a statement without rows), and
