@@ -10,7 +10,7 @@
 // no stream state is left (CqlClientTest::TearDown).
 #include "scopekit/cql/client/row_stream.hpp"
 
-#include "scripted_server.hpp"
+#include "support/cql/scripted_server.hpp"
 #include "support/cql/client_support.hpp"
 
 #include "scopekit/async_scope.hpp"

@@ -11,7 +11,7 @@
 #include "scopekit/sync_wait.hpp"
 #include "scopekit/task.hpp"
 
-#include "cql/client/scripted_server.hpp"
+#include "support/cql/scripted_server.hpp"
 #include "support/wait_until.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// tests/cql/client/scripted_server.hpp - a CQL "server" that answers what a test scripts, for
+// tests/support/cql/scripted_server.hpp - a CQL "server" that answers what a test scripts, for
 // misbehaviours the embedded server cannot show (a paging state repeated for ever).
 //
 // It listens on 127.0.0.1 (a free port), accepts connections on one thread, answers OPTIONS
