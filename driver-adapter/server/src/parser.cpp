@@ -375,6 +375,8 @@ private:
     ~nesting() { --parser_->depth_; }
     nesting(const nesting&) = delete;
     nesting& operator=(const nesting&) = delete;
+    nesting(nesting&&) = delete;
+    nesting& operator=(nesting&&) = delete;
 
   private:
     parser* parser_;

@@ -122,7 +122,8 @@ void server::state::serve(connection& c) noexcept {
     server_detail::connection_session s{context, shared};
     // Not zero-filled: an idle connection's buffer costs no resident memory until used.
     constexpr std::size_t in_size = std::size_t{64} * 1024;
-    const auto in = std::make_unique_for_overwrite<std::byte[]>(in_size);
+    // A std::array or std::vector would be zero-filled (value-initialised).
+    const auto in = std::make_unique_for_overwrite<std::byte[]>(in_size);  // NOLINT(*-c-arrays)
     std::vector<std::byte> out;
     std::vector<server_detail::deferred_response> later;  // delayed responses, sorted by due time
     for (;;) {

@@ -143,6 +143,8 @@ private:
     }
     maybe_lock(const maybe_lock&) = delete;
     maybe_lock& operator=(const maybe_lock&) = delete;
+    maybe_lock(maybe_lock&&) = delete;
+    maybe_lock& operator=(maybe_lock&&) = delete;
     ~maybe_lock() {
       if (mutex_ != nullptr) {
         mutex_->unlock();
