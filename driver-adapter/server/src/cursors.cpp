@@ -11,22 +11,6 @@
 
 namespace scopekit::cql::server_detail {
 
-std::array<std::byte, 8> bigint_bytes(std::int64_t v) noexcept {
-  std::array<std::byte, 8> out{};
-  for (std::size_t i = 0; i < 8; ++i) {
-    out[i] = static_cast<std::byte>((static_cast<std::uint64_t>(v) >> (56 - 8 * i)) & 0xFFU);
-  }
-  return out;
-}
-
-std::int64_t bigint_of(std::span<const std::byte> bytes) noexcept {
-  std::uint64_t v = 0;
-  for (const std::byte b : bytes) {
-    v = (v << 8U) | std::to_integer<std::uint64_t>(b);
-  }
-  return static_cast<std::int64_t>(v);
-}
-
 std::int64_t next_id(const std::optional<std::vector<std::byte>>& after) noexcept {
   if (!after) {
     return 0;
@@ -144,12 +128,8 @@ public:
 
 private:
   static std::byte* put_int(std::byte* p, std::uint32_t n) noexcept {
-    for (unsigned shift = 24;; shift -= 8) {
-      *p++ = static_cast<std::byte>((n >> shift) & 0xFFU);
-      if (shift == 0) {
-        return p;
-      }
-    }
+    store_be(n, std::span<std::byte>(p, 4));
+    return p + 4;
   }
 
   // Makes name_ "row-" and the digits of id_. Rows come in order of id, so the digits of the
@@ -240,10 +220,8 @@ std::unique_ptr<row_cursor> make_system_cursor(const std::vector<stored_row>& ro
 // Inserting, not resizing: no zero fill before the copy.
 void append_cell(std::vector<std::byte>& out, const cell_view& c) {
   const std::size_t size = c ? c->size() : 0;
-  const auto length = static_cast<std::uint32_t>(c ? static_cast<std::int32_t>(size) : -1);
-  const std::array<std::byte, 4> header = {
-      static_cast<std::byte>(length >> 24U), static_cast<std::byte>((length >> 16U) & 0xFFU),
-      static_cast<std::byte>((length >> 8U) & 0xFFU), static_cast<std::byte>(length & 0xFFU)};
+  std::array<std::byte, 4> header{};
+  store_be(c ? static_cast<std::int32_t>(size) : std::int32_t{-1}, header);
   out.insert(out.end(), header.begin(), header.end());
   if (size != 0) {
     out.insert(out.end(), c->begin(), c->end());

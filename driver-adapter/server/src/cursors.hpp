@@ -5,6 +5,8 @@
 
 #include "database.hpp"
 
+#include "scopekit/cql/protocol/big_endian.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -59,9 +61,15 @@ std::unique_ptr<row_cursor> make_system_cursor(const std::vector<stored_row>& ro
 /// Appends a [bytes] cell.
 void append_cell(std::vector<std::byte>& out, const cell_view& c);
 
-/// A bigint's 8 big-endian bytes, and back.
-std::array<std::byte, 8> bigint_bytes(std::int64_t v) noexcept;
-std::int64_t bigint_of(std::span<const std::byte> bytes) noexcept;
+/// A bigint's 8 big-endian bytes, and back (bigint_of: precondition, 8 bytes).
+inline std::array<std::byte, 8> bigint_bytes(std::int64_t v) noexcept {
+  std::array<std::byte, 8> out{};
+  store_be(v, out);
+  return out;
+}
+inline std::int64_t bigint_of(std::span<const std::byte> bytes) noexcept {
+  return load_be<std::int64_t>(bytes);
+}
 
 /// The id after `after`, the key of the last row served from a synthetic or system table (whose
 /// keys are ids); 0 without one. The key comes from the client: the largest id has no next one.
