@@ -2,6 +2,7 @@
 #include "scopekit/cql/protocol/value.hpp"
 
 #include "format.hpp"
+#include "value_checks.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -154,7 +155,7 @@ std::string to_string(const inet_address& address) {
 
 // ---- Scalar decoders ------------------------------------------------------------------------
 
-namespace {
+namespace detail {
 
 [[noreturn]] void fail_absent(const value_view& v, const field_path& field, std::string_view type) {
   byte_reader::fail(field, v.offset(),
@@ -183,7 +184,11 @@ std::span<const std::byte> present(const value_view& v, const field_path& field,
   return v.bytes();
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::fail_absent;
+using detail::fixed_size;
+using detail::present;
 
 std::int32_t decode_int(const value_view& v, const field_path& field) {
   return load_be<std::int32_t>(fixed_size(v, field, "int", 4));
