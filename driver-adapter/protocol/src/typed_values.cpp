@@ -17,13 +17,6 @@ namespace scopekit::cql {
 
 namespace {
 
-template <wire_integer T>
-void append_be(byte_writer& out, T v) {
-  std::array<std::byte, sizeof(T)> bytes{};
-  store_be(v, bytes);
-  out.write_raw(bytes);
-}
-
 template <class T>
 void append_integer(std::string& out, T x) {
   std::array<char, 24> buffer{};
@@ -56,11 +49,11 @@ std::int8_t decode_tinyint(const value_view& v, const field_path& field) {
 }
 
 void encode_smallint(byte_writer& out, std::int16_t v) {
-  append_be(out, v);
+  out.write_short(static_cast<std::uint16_t>(v));
 }
 
 void encode_tinyint(byte_writer& out, std::int8_t v) {
-  append_be(out, v);
+  out.write_byte(static_cast<std::uint8_t>(v));
 }
 
 // ---- varint (§6.23), decimal (§6.6) ---------------------------------------------------------
@@ -211,7 +204,8 @@ date decode_date(const value_view& v, const field_path& field) {
 }
 
 void encode_date(byte_writer& out, date d) {
-  append_be(out, static_cast<std::uint32_t>(d.time_since_epoch().count()) ^ epoch_day);
+  out.write_int(static_cast<std::int32_t>(static_cast<std::uint32_t>(d.time_since_epoch().count()) ^
+                                          epoch_day));
 }
 
 std::int64_t decode_time_unchecked(const value_view& v, const field_path& field) {
@@ -233,7 +227,7 @@ void encode_time(byte_writer& out, std::chrono::nanoseconds t) {
     throw std::invalid_argument("time: " + std::to_string(t.count()) +
                                 " ns is outside the day [0, 86400000000000)");
   }
-  append_be(out, static_cast<std::int64_t>(t.count()));
+  out.write_long(static_cast<std::int64_t>(t.count()));
 }
 
 // ---- duration (v5 §6) ---------------------------------------------------------------------------
