@@ -287,21 +287,9 @@ rows_encoder::rows_encoder(byte_writer& out, const result_metadata& metadata)
   out.write_int(0);
 }
 
-void rows_encoder::add_cell(std::span<const std::byte> bytes) {
-  out_->write_bytes(bytes);
-  ++cells_;
-}
-
-void rows_encoder::add_int(std::int32_t v) {
-  out_->write_int(4);
-  out_->write_int(v);
-  ++cells_;
-}
-
-void rows_encoder::add_bigint(std::int64_t v) {
-  out_->write_int(8);
-  out_->write_long(v);
-  ++cells_;
+void rows_encoder::fail_cell_size(std::size_t size) {
+  throw std::length_error("rows_encoder: a cell of " + std::to_string(size) +
+                          " bytes does not fit a [bytes] length");
 }
 
 void rows_encoder::add_value(const data_type& type, const value& v) {

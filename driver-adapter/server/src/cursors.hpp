@@ -6,6 +6,7 @@
 #include "database.hpp"
 
 #include "scopekit/cql/protocol/big_endian.hpp"
+#include "scopekit/cql/protocol/rows.hpp"
 
 #include <array>
 #include <cstddef>
@@ -35,9 +36,9 @@ public:
   virtual void mark() = 0;
   /// The position mark() remembered, for a paging state.
   virtual std::vector<std::byte> marked_key() const = 0;
-  /// Appends the cells `columns` of the current row to `out`, each as [bytes] (a cursor that
+  /// Adds the cells `columns` of the current row to the page `out` is writing (a cursor that
   /// computes its rows writes them in place, without making each cell first).
-  virtual void append_row(std::vector<std::byte>& out, std::span<const std::size_t> columns);
+  virtual void append_row(rows_encoder& out, std::span<const std::size_t> columns);
 
 protected:
   row_cursor(row_cursor&&) = default;
@@ -57,9 +58,6 @@ std::unique_ptr<row_cursor> make_synthetic_cursor(std::int64_t begin, std::int64
 /// indexes, as bigints.
 std::unique_ptr<row_cursor> make_system_cursor(const std::vector<stored_row>& rows,
                                                std::size_t begin);
-
-/// Appends a [bytes] cell.
-void append_cell(std::vector<std::byte>& out, const cell_view& c);
 
 /// A bigint's 8 big-endian bytes, and back (bigint_of: precondition, 8 bytes).
 inline std::array<std::byte, 8> bigint_bytes(std::int64_t v) noexcept {
