@@ -4,6 +4,7 @@
 #include "cql_export/concat.hpp"
 
 #include "scopekit/cql/protocol/error.hpp"
+#include "scopekit/cql/protocol/typed_values.hpp"
 #include "scopekit/cql/protocol/value.hpp"
 
 #include <array>
@@ -36,27 +37,6 @@ bool is_string_like(type_id id) noexcept {
                             const std::string& problem) {
   throw cql::protocol_error(field.str(), v.offset(),
                             concat(problem, " at offset ", std::to_string(v.offset())));
-}
-
-/// The bytes of `v`, which must be exactly `size` of them for `type`.
-std::span<const std::byte> fixed_bytes(const cql::value_view& v, std::size_t size, const char* type,
-                                       const cql::field_path& field) {
-  const std::span<const std::byte> bytes = v.bytes();
-  if (bytes.size() != size) {
-    bad_value(field, v,
-              concat(type, " value of ", std::to_string(bytes.size()), " bytes, expected ",
-                     std::to_string(size)));
-  }
-  return bytes;
-}
-
-/// Big-endian unsigned integer of up to 8 bytes.
-std::uint64_t load_be(std::span<const std::byte> bytes) noexcept {
-  std::uint64_t out = 0;
-  for (const std::byte b : bytes) {
-    out = (out << 8U) | std::to_integer<std::uint64_t>(b);
-  }
-  return out;
 }
 
 template <class T>
@@ -105,100 +85,6 @@ void append_hex(std::string& out, std::span<const std::byte> bytes) {
     const auto v = std::to_integer<unsigned>(b);
     out[at++] = hex_digits[v >> 4U];
     out[at++] = hex_digits[v & 0xFU];
-  }
-}
-
-/// A varint (two's complement, big-endian, at least one byte) in decimal.
-std::string varint_text(std::span<const std::byte> bytes) {
-  const bool negative = (std::to_integer<unsigned>(bytes.front()) & 0x80U) != 0;
-  std::vector<std::uint8_t> magnitude;
-  magnitude.reserve(bytes.size());
-  for (const std::byte b : bytes) {
-    magnitude.push_back(std::to_integer<std::uint8_t>(negative ? ~b : b));
-  }
-  if (negative) {  // ~x + 1
-    for (std::size_t i = magnitude.size(); i-- > 0;) {
-      if (++magnitude[i] != 0) {
-        break;
-      }
-    }
-  }
-  // Repeated division by 10^9, base 256, most significant byte first.
-  constexpr std::uint64_t chunk = 1'000'000'000;
-  std::vector<std::uint32_t> chunks;  // least significant first
-  std::size_t first = 0;
-  while (first < magnitude.size() && magnitude[first] == 0) {
-    ++first;
-  }
-  while (first < magnitude.size()) {
-    std::uint64_t remainder = 0;
-    for (std::size_t i = first; i < magnitude.size(); ++i) {
-      const std::uint64_t current = (remainder << 8U) | magnitude[i];
-      magnitude[i] = static_cast<std::uint8_t>(current / chunk);
-      remainder = current % chunk;
-    }
-    chunks.push_back(static_cast<std::uint32_t>(remainder));
-    while (first < magnitude.size() && magnitude[first] == 0) {
-      ++first;
-    }
-  }
-  if (chunks.empty()) {
-    return "0";
-  }
-  std::string out;
-  if (negative) {
-    out += '-';
-  }
-  append_integer(out, chunks.back());
-  for (auto it = chunks.rbegin() + 1; it != chunks.rend(); ++it) {
-    append_padded(out, *it, 9);
-  }
-  return out;
-}
-
-/// A decimal ([int] scale, then the unscaled varint) as Java's BigDecimal.toString() spells
-/// it, which is how Cassandra prints it: plain when the scale is not negative and the number
-/// is not too small, scientific ("1.5E+7") otherwise.
-void append_decimal(std::string& out, const cql::value_view& v, const cql::field_path& field) {
-  const std::span<const std::byte> bytes = v.bytes();
-  if (bytes.size() < 5) {
-    bad_value(
-        field, v,
-        concat("decimal value of ", std::to_string(bytes.size()), " bytes, expected at least 5"));
-  }
-  const auto scale = static_cast<std::int64_t>(static_cast<std::int32_t>(load_be(bytes.first(4))));
-  const std::string unscaled = varint_text(bytes.subspan(4));
-  const bool negative = unscaled.front() == '-';
-  const std::string_view digits = std::string_view(unscaled).substr(negative ? 1 : 0);
-  const auto length = static_cast<std::int64_t>(digits.size());
-  const std::int64_t adjusted = -scale + (length - 1);
-  if (negative) {
-    out += '-';
-  }
-  if (scale == 0) {
-    out += digits;
-  } else if (scale > 0 && adjusted >= -6) {
-    if (length > scale) {
-      const auto point = static_cast<std::size_t>(length - scale);
-      out += digits.substr(0, point);
-      out += '.';
-      out += digits.substr(point);
-    } else {
-      out += "0.";
-      out.append(static_cast<std::size_t>(scale - length), '0');
-      out += digits;
-    }
-  } else {
-    out += digits.front();
-    if (length > 1) {
-      out += '.';
-      out += digits.substr(1);
-    }
-    out += 'E';
-    if (adjusted >= 0) {
-      out += '+';
-    }
-    append_integer(out, adjusted);
   }
 }
 
@@ -262,16 +148,9 @@ void append_timestamp(std::string& out, std::int64_t ms) {
   out += 'Z';
 }
 
-/// A CQL date: days since 1970-01-01 offset by 2^31.
-void append_date(std::string& out, std::span<const std::byte> bytes) {
-  append_civil_date(out, static_cast<std::int64_t>(load_be(bytes)) - (std::int64_t{1} << 31));
-}
-
 /// A CQL time: nanoseconds since midnight. A value outside the day is printed as its number.
-void append_time(std::string& out, std::span<const std::byte> bytes) {
-  constexpr std::int64_t ns_per_day = 86'400'000'000'000;
-  const auto ns = static_cast<std::int64_t>(load_be(bytes));
-  if (ns < 0 || ns >= ns_per_day) {
+void append_time(std::string& out, std::int64_t ns) {
+  if (ns < 0 || ns >= cql::nanoseconds_per_day) {
     append_integer(out, ns);
     return;
   }
@@ -387,7 +266,7 @@ void append_map(std::string& out, style s, const cql::data_type& type, const cql
 /// A tuple or UDT: its fields as [bytes], in order; missing trailing fields are null.
 void append_fields(std::string& out, style s, const cql::data_type& type, const cql::value_view& v,
                    const cql::field_path& field) {
-  cql::byte_reader in(v.bytes(), v.offset());
+  const std::vector<cql::value_view> elements = cql::decode_fields(type, v, field);
   const bool json = s == style::json;
   const bool udt = type.id() == type_id::udt;
   const std::vector<cql::data_type>& types = type.parameters();
@@ -407,11 +286,9 @@ void append_fields(std::string& out, style s, const cql::data_type& type, const 
         out += ": ";
       }
     }
-    const cql::field_path item(field, i);
-    const cql::value_view element = in.at_end() ? cql::value_view::null() : in.read_bytes(item);
-    append_value(out, json ? style::json : style::cql_literal, types[i], element, item);
+    append_value(out, json ? style::json : style::cql_literal, types[i], elements[i],
+                 cql::field_path(field, i));
   }
-  in.expect_end(field);
   out += udt ? '}' : (json ? ']' : ')');
 }
 
@@ -455,16 +332,16 @@ void append_value(std::string& out, style s, const cql::data_type& type, const c
       append_integer(out, cql::decode_bigint(v, field));
       return;
     case type_id::smallint:
-      append_integer(out, static_cast<std::int16_t>(load_be(fixed_bytes(v, 2, "smallint", field))));
+      append_integer(out, cql::decode_smallint(v, field));
       return;
     case type_id::tinyint:
-      append_integer(out, static_cast<std::int8_t>(load_be(fixed_bytes(v, 1, "tinyint", field))));
+      append_integer(out, cql::decode_tinyint(v, field));
       return;
     case type_id::varint:
-      out += varint_text(v.bytes());
+      out += cql::to_string(cql::decode_varint(v, field));
       return;
     case type_id::decimal:
-      append_decimal(out, v, field);
+      out += cql::to_string(cql::decode_decimal(v, field));
       return;
     case type_id::float_:
       append_floating(out, cql::decode_float(v, field), s);
@@ -482,14 +359,14 @@ void append_value(std::string& out, style s, const cql::data_type& type, const c
     case type_id::date: {
       const char q = quote_for(s, true);
       put_quote(out, q);
-      append_date(out, fixed_bytes(v, 4, "date", field));
+      append_civil_date(out, cql::decode_date(v, field).time_since_epoch().count());
       put_quote(out, q);
       return;
     }
     case type_id::time: {
       const char q = quote_for(s, true);
       put_quote(out, q);
-      append_time(out, fixed_bytes(v, 8, "time", field));
+      append_time(out, cql::decode_time_unchecked(v, field));
       put_quote(out, q);
       return;
     }

@@ -2,10 +2,9 @@
 // lines and JSON Lines objects.
 //
 // Every type of CQL v4 is rendered from the cell's bytes (a value_view), without building a
-// cql::value: the scalars the codec decodes through its decoders (which validate UTF-8, sizes
-// and uuid versions and throw cql::protocol_error), and the types the codec leaves as raw
-// bytes (smallint, tinyint, varint, decimal, date, time, tuple, UDT) decoded here. The
-// renderings, also listed by --help and docs/reference/cql_export.md:
+// cql::value, through the codec's typed decoders (value.hpp, typed_values.hpp), which validate
+// UTF-8, sizes and uuid versions and throw cql::protocol_error. The renderings, also listed by
+// --help and docs/reference/cql_export.md:
 //
 //   CQL                      CSV field                      JSON value
 //   null                     (nothing)                      null

@@ -232,12 +232,7 @@ void byte_writer::write_bytes_map(const bytes_map& map) {
 }
 
 void byte_writer::patch_int(std::size_t position, std::int32_t v) noexcept {
-  const auto u = static_cast<std::uint32_t>(v);
-  std::vector<std::byte>& out = *out_;
-  out[position] = static_cast<std::byte>(u >> 24U);
-  out[position + 1] = static_cast<std::byte>((u >> 16U) & 0xFFU);
-  out[position + 2] = static_cast<std::byte>((u >> 8U) & 0xFFU);
-  out[position + 3] = static_cast<std::byte>(u & 0xFFU);
+  store_be(v, std::span<std::byte>(*out_).subspan(position, 4));
 }
 
 }  // namespace scopekit::cql

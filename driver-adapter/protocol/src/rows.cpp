@@ -230,7 +230,6 @@ rows_result decode_rows(std::vector<std::byte> body, std::size_t offset) {
   out.row_count_ = columns == 0 ? static_cast<std::size_t>(row_count) : cells / columns;
   out.cells_.reserve(static_cast<std::size_t>(cells));
 
-  const std::byte* data = bytes.data();
   const std::size_t end = bytes.size();
   std::size_t pos = in.offset();
   for (std::size_t i = 0; i < cells; ++i) {
@@ -239,11 +238,7 @@ rows_result decode_rows(std::vector<std::byte> body, std::size_t offset) {
           i, columns, pos,
           "needs 4 bytes" + detail::at(pos) + ", only " + std::to_string(end - pos) + " left");
     }
-    const auto length =
-        static_cast<std::int32_t>((std::to_integer<std::uint32_t>(data[pos]) << 24U) |
-                                  (std::to_integer<std::uint32_t>(data[pos + 1]) << 16U) |
-                                  (std::to_integer<std::uint32_t>(data[pos + 2]) << 8U) |
-                                  std::to_integer<std::uint32_t>(data[pos + 3]));
+    const auto length = load_be<std::int32_t>(bytes.subspan(pos, 4));
     const std::size_t length_offset = pos;
     pos += 4;
     if (length < 0) {
@@ -292,21 +287,9 @@ rows_encoder::rows_encoder(byte_writer& out, const result_metadata& metadata)
   out.write_int(0);
 }
 
-void rows_encoder::add_cell(std::span<const std::byte> bytes) {
-  out_->write_bytes(bytes);
-  ++cells_;
-}
-
-void rows_encoder::add_int(std::int32_t v) {
-  out_->write_int(4);
-  out_->write_int(v);
-  ++cells_;
-}
-
-void rows_encoder::add_bigint(std::int64_t v) {
-  out_->write_int(8);
-  out_->write_long(v);
-  ++cells_;
+void rows_encoder::fail_cell_size(std::size_t size) {
+  throw std::length_error("rows_encoder: a cell of " + std::to_string(size) +
+                          " bytes does not fit a [bytes] length");
 }
 
 void rows_encoder::add_value(const data_type& type, const value& v) {

@@ -2,6 +2,7 @@
 #include "scopekit/cql/protocol/value.hpp"
 
 #include "format.hpp"
+#include "value_checks.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -116,8 +117,7 @@ std::string to_string(const inet_address& address) {
   }
   std::array<unsigned, 8> groups{};
   for (std::size_t g = 0; g < groups.size(); ++g) {
-    groups[g] = (std::to_integer<unsigned>(address.bytes[2 * g]) << 8U) |
-                std::to_integer<unsigned>(address.bytes[2 * g + 1]);
+    groups[g] = load_be<std::uint16_t>(std::span(address.bytes).subspan(2 * g, 2));
   }
   // RFC 5952: the longest run of two or more zero groups (the first of equals) becomes "::".
   std::size_t best_start = groups.size();
@@ -155,7 +155,7 @@ std::string to_string(const inet_address& address) {
 
 // ---- Scalar decoders ------------------------------------------------------------------------
 
-namespace {
+namespace detail {
 
 [[noreturn]] void fail_absent(const value_view& v, const field_path& field, std::string_view type) {
   byte_reader::fail(field, v.offset(),
@@ -176,14 +176,6 @@ std::span<const std::byte> fixed_size(const value_view& v, const field_path& fie
   return v.bytes();
 }
 
-std::uint64_t load_be(std::span<const std::byte> bytes) noexcept {
-  std::uint64_t out = 0;
-  for (const std::byte b : bytes) {
-    out = (out << 8U) | std::to_integer<std::uint64_t>(b);
-  }
-  return out;
-}
-
 std::span<const std::byte> present(const value_view& v, const field_path& field,
                                    std::string_view type) {
   if (v.length() < 0) {
@@ -192,15 +184,18 @@ std::span<const std::byte> present(const value_view& v, const field_path& field,
   return v.bytes();
 }
 
-}  // namespace
+}  // namespace detail
+
+using detail::fail_absent;
+using detail::fixed_size;
+using detail::present;
 
 std::int32_t decode_int(const value_view& v, const field_path& field) {
-  return static_cast<std::int32_t>(
-      static_cast<std::uint32_t>(load_be(fixed_size(v, field, "int", 4))));
+  return load_be<std::int32_t>(fixed_size(v, field, "int", 4));
 }
 
 std::int64_t decode_bigint(const value_view& v, const field_path& field) {
-  return static_cast<std::int64_t>(load_be(fixed_size(v, field, "bigint", 8)));
+  return load_be<std::int64_t>(fixed_size(v, field, "bigint", 8));
 }
 
 bool decode_boolean(const value_view& v, const field_path& field) {
@@ -208,16 +203,15 @@ bool decode_boolean(const value_view& v, const field_path& field) {
 }
 
 float decode_float(const value_view& v, const field_path& field) {
-  return std::bit_cast<float>(
-      static_cast<std::uint32_t>(load_be(fixed_size(v, field, "float", 4))));
+  return std::bit_cast<float>(load_be<std::uint32_t>(fixed_size(v, field, "float", 4)));
 }
 
 double decode_double(const value_view& v, const field_path& field) {
-  return std::bit_cast<double>(load_be(fixed_size(v, field, "double", 8)));
+  return std::bit_cast<double>(load_be<std::uint64_t>(fixed_size(v, field, "double", 8)));
 }
 
 timestamp decode_timestamp(const value_view& v, const field_path& field) {
-  const auto ms = static_cast<std::int64_t>(load_be(fixed_size(v, field, "timestamp", 8)));
+  const auto ms = load_be<std::int64_t>(fixed_size(v, field, "timestamp", 8));
   return timestamp{std::chrono::milliseconds{ms}};
 }
 

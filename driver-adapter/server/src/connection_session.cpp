@@ -1,6 +1,7 @@
 // connection_session.cpp - framing, version checks and the dispatch of requests of one connection.
 #include "connection_session.hpp"
 
+#include "scopekit/cql/protocol/big_endian.hpp"
 #include "scopekit/cql/protocol/error.hpp"
 #include "scopekit/cql/protocol/response.hpp"
 
@@ -140,9 +141,7 @@ std::int16_t connection_session::stream_in_header() const noexcept {
   if (version == 1 || version == 2) {
     return static_cast<std::int8_t>(std::to_integer<std::uint8_t>(header_[2]));
   }
-  const auto high = std::to_integer<unsigned>(header_[2]);
-  const auto low = std::to_integer<unsigned>(header_[3]);
-  return static_cast<std::int16_t>(static_cast<std::uint16_t>((high << 8U) | low));
+  return load_be<std::int16_t>(std::span(header_).subspan(2, 2));
 }
 
 bool connection_session::consume(std::span<const std::byte> in, std::vector<std::byte>& out,

@@ -11,22 +11,6 @@
 
 namespace scopekit::cql::server_detail {
 
-std::array<std::byte, 8> bigint_bytes(std::int64_t v) noexcept {
-  std::array<std::byte, 8> out{};
-  for (std::size_t i = 0; i < 8; ++i) {
-    out[i] = static_cast<std::byte>((static_cast<std::uint64_t>(v) >> (56 - 8 * i)) & 0xFFU);
-  }
-  return out;
-}
-
-std::int64_t bigint_of(std::span<const std::byte> bytes) noexcept {
-  std::uint64_t v = 0;
-  for (const std::byte b : bytes) {
-    v = (v << 8U) | std::to_integer<std::uint64_t>(b);
-  }
-  return static_cast<std::int64_t>(v);
-}
-
 std::int64_t next_id(const std::optional<std::vector<std::byte>>& after) noexcept {
   if (!after) {
     return 0;
@@ -115,43 +99,21 @@ public:
     return {bytes.begin(), bytes.end()};
   }
   // Every row of a large synthetic table goes through here: each cell is written where it goes.
-  void append_row(std::vector<std::byte>& out, std::span<const std::size_t> columns) override {
+  void append_row(rows_encoder& out, std::span<const std::size_t> columns) override {
     name_current();
-    std::size_t size = 0;
-    for (const std::size_t c : columns) {
-      size += 4 + (c == 0 ? 8 : c == 1 ? name_size_ : synthetic_payload_size);
-    }
-    const std::size_t at = out.size();
-    out.resize(at + size);
-    std::byte* p = out.data() + at;
     for (const std::size_t c : columns) {
       if (c == 0) {
-        p = put_int(p, 8);
-        const auto id = bigint_bytes(id_);
-        p = std::copy(id.begin(), id.end(), p);
+        out.add_bigint(id_);
       } else if (c == 1) {
-        p = put_int(p, static_cast<std::uint32_t>(name_size_));
-        std::memcpy(p, name_.data(), name_size_);
-        p += name_size_;
+        out.add_cell(std::as_bytes(std::span<const char>(name_.data(), name_size_)));
       } else {
-        p = put_int(p, static_cast<std::uint32_t>(synthetic_payload_size));
-        synthetic_payload(id_,
-                          std::span<std::byte, synthetic_payload_size>(p, synthetic_payload_size));
-        p += synthetic_payload_size;
+        synthetic_payload(
+            id_, out.add_cell_space(synthetic_payload_size).first<synthetic_payload_size>());
       }
     }
   }
 
 private:
-  static std::byte* put_int(std::byte* p, std::uint32_t n) noexcept {
-    for (unsigned shift = 24;; shift -= 8) {
-      *p++ = static_cast<std::byte>((n >> shift) & 0xFFU);
-      if (shift == 0) {
-        return p;
-      }
-    }
-  }
-
   // Makes name_ "row-" and the digits of id_. Rows come in order of id, so the digits of the
   // previous row are usually incremented in place (cheaper than converting); a carry out of
   // the first digit, a negative id or a jump converts.
@@ -237,22 +199,14 @@ std::unique_ptr<row_cursor> make_system_cursor(const std::vector<stored_row>& ro
   return std::make_unique<system_cursor>(rows, begin);
 }
 
-// Inserting, not resizing: no zero fill before the copy.
-void append_cell(std::vector<std::byte>& out, const cell_view& c) {
-  const std::size_t size = c ? c->size() : 0;
-  const auto length = static_cast<std::uint32_t>(c ? static_cast<std::int32_t>(size) : -1);
-  const std::array<std::byte, 4> header = {
-      static_cast<std::byte>(length >> 24U), static_cast<std::byte>((length >> 16U) & 0xFFU),
-      static_cast<std::byte>((length >> 8U) & 0xFFU), static_cast<std::byte>(length & 0xFFU)};
-  out.insert(out.end(), header.begin(), header.end());
-  if (size != 0) {
-    out.insert(out.end(), c->begin(), c->end());
-  }
-}
-
-void row_cursor::append_row(std::vector<std::byte>& out, std::span<const std::size_t> columns) {
+void row_cursor::append_row(rows_encoder& out, std::span<const std::size_t> columns) {
   for (const std::size_t c : columns) {
-    append_cell(out, cell(c));
+    const cell_view v = cell(c);
+    if (v) {
+      out.add_cell(*v);
+    } else {
+      out.add_null();
+    }
   }
 }
 

@@ -5,6 +5,9 @@
 
 #include "database.hpp"
 
+#include "scopekit/cql/protocol/big_endian.hpp"
+#include "scopekit/cql/protocol/rows.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -33,9 +36,9 @@ public:
   virtual void mark() = 0;
   /// The position mark() remembered, for a paging state.
   virtual std::vector<std::byte> marked_key() const = 0;
-  /// Appends the cells `columns` of the current row to `out`, each as [bytes] (a cursor that
+  /// Adds the cells `columns` of the current row to the page `out` is writing (a cursor that
   /// computes its rows writes them in place, without making each cell first).
-  virtual void append_row(std::vector<std::byte>& out, std::span<const std::size_t> columns);
+  virtual void append_row(rows_encoder& out, std::span<const std::size_t> columns);
 
 protected:
   row_cursor(row_cursor&&) = default;
@@ -56,12 +59,15 @@ std::unique_ptr<row_cursor> make_synthetic_cursor(std::int64_t begin, std::int64
 std::unique_ptr<row_cursor> make_system_cursor(const std::vector<stored_row>& rows,
                                                std::size_t begin);
 
-/// Appends a [bytes] cell.
-void append_cell(std::vector<std::byte>& out, const cell_view& c);
-
-/// A bigint's 8 big-endian bytes, and back.
-std::array<std::byte, 8> bigint_bytes(std::int64_t v) noexcept;
-std::int64_t bigint_of(std::span<const std::byte> bytes) noexcept;
+/// A bigint's 8 big-endian bytes, and back (bigint_of: precondition, 8 bytes).
+inline std::array<std::byte, 8> bigint_bytes(std::int64_t v) noexcept {
+  std::array<std::byte, 8> out{};
+  store_be(v, out);
+  return out;
+}
+inline std::int64_t bigint_of(std::span<const std::byte> bytes) noexcept {
+  return load_be<std::int64_t>(bytes);
+}
 
 /// The id after `after`, the key of the last row served from a synthetic or system table (whose
 /// keys are ids); 0 without one. The key comes from the client: the largest id has no next one.

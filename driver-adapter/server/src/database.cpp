@@ -1,6 +1,8 @@
 // database.cpp - synthetic tables and table ids.
 #include "database.hpp"
 
+#include "scopekit/cql/protocol/big_endian.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -32,10 +34,8 @@ uuid table_id(std::string_view keyspace, std::string_view table) noexcept {
   const std::uint64_t high = fnv(0xcbf29ce484222325ULL);
   const std::uint64_t low = fnv(0x84222325cbf29ce4ULL);
   uuid out;
-  for (std::size_t i = 0; i < 8; ++i) {
-    out.bytes[i] = static_cast<std::byte>((high >> (56 - 8 * i)) & 0xFFU);
-    out.bytes[8 + i] = static_cast<std::byte>((low >> (56 - 8 * i)) & 0xFFU);
-  }
+  store_be(high, std::span(out.bytes).first(8));
+  store_be(low, std::span(out.bytes).subspan(8));
   out.bytes[6] = (out.bytes[6] & std::byte{0x0F}) | std::byte{0x40};
   out.bytes[8] = (out.bytes[8] & std::byte{0x3F}) | std::byte{0x80};
   return out;

@@ -206,13 +206,6 @@ result_metadata rows_metadata(const select_plan& plan, bool skip_metadata) {
   return metadata;
 }
 
-// The start of a Rows body: the kind, the metadata, and a rows_count of 0 to fill in.
-void write_rows_prefix(byte_writer& out, const result_metadata& metadata) {
-  out.write_int(static_cast<std::int32_t>(result_kind::rows));
-  write_result_metadata(out, metadata);
-  out.write_int(0);
-}
-
 // Where a Rows body's paging state starts, when it has one (spec 4.2.5.2): after the kind,
 // the metadata's flags and column count, and the paging state's own length, an [int] each.
 constexpr std::size_t paging_state_offset = 4 + 4 + 4 + 4;
@@ -225,7 +218,7 @@ void write_empty_page(byte_writer& out, std::int16_t stream, result_metadata met
   next.empties += 1;
   metadata.paging_state = encode_position(next);
   const std::size_t start = begin_frame(out, response_version, 0, stream, opcode::result);
-  write_rows_prefix(out, metadata);
+  rows_encoder(out, metadata).finish();
   end_frame(out, start);
 }
 
@@ -236,8 +229,8 @@ struct page_fill {
   bool marked = false;  // the cursor has marked the last row written
 };
 
-// Appends the cells of the rows of this page to `buffer`, whose cells start at `cells_start`.
-page_fill fill_page(std::vector<std::byte>& buffer, std::size_t cells_start, row_cursor& rows,
+// Adds the rows of this page to `page`, which writes into `buffer`.
+page_fill fill_page(rows_encoder& page, const std::vector<std::byte>& buffer, row_cursor& rows,
                     const select_plan& plan, std::size_t max_frame_body) {
   page_fill fill;
   while (rows.next()) {
@@ -248,11 +241,11 @@ page_fill fill_page(std::vector<std::byte>& buffer, std::size_t cells_start, row
       fill.more = true;
       break;
     }
-    rows.append_row(buffer, plan.selected);
+    rows.append_row(page, plan.selected);
     ++fill.count;
     rows.mark();
     fill.marked = true;
-    if (buffer.size() - cells_start > max_frame_body) {
+    if (buffer.size() - page.cells_start() > max_frame_body) {
       throw invalid("the result does not fit in one frame (the frame limit is " +
                     std::to_string(max_frame_body) +
                     " bytes); ask for it in pages (set a page size)");
@@ -284,12 +277,14 @@ std::optional<std::vector<std::byte>> next_paging_state(const select_plan& plan,
 }
 
 // Replaces the prefix (kind, metadata, rows_count) at `prefix_start` of `buffer` by the one of
-// `metadata`, moving the cells that follow it; returns where the cells start now.
-std::size_t rewrite_prefix(std::vector<std::byte>& buffer, std::size_t prefix_start,
-                           std::size_t cells_start, const result_metadata& metadata) {
+// `metadata`, keeping its rows_count and moving the cells that follow it.
+void rewrite_prefix(std::vector<std::byte>& buffer, std::size_t prefix_start,
+                    std::size_t cells_start, const result_metadata& metadata) {
   std::vector<std::byte> prefix;
   byte_writer w{prefix};
-  write_rows_prefix(w, metadata);
+  (void)rows_encoder(w, metadata);  // the kind, the metadata and a rows_count, no cells
+  std::copy(buffer.begin() + static_cast<std::ptrdiff_t>(cells_start - 4),
+            buffer.begin() + static_cast<std::ptrdiff_t>(cells_start), prefix.end() - 4);
   const std::size_t old_size = cells_start - prefix_start;
   const std::size_t cells_size = buffer.size() - cells_start;
   if (prefix.size() > old_size) {
@@ -306,7 +301,6 @@ std::size_t rewrite_prefix(std::vector<std::byte>& buffer, std::size_t prefix_st
   buffer.resize(prefix_start + prefix.size() + cells_size);
   std::copy(prefix.begin(), prefix.end(),
             buffer.begin() + static_cast<std::ptrdiff_t>(prefix_start));
-  return prefix_start + prefix.size();
 }
 
 // Writes the RESULT frame of one page of `rows`. The cells go straight into `out`, after a
@@ -325,11 +319,11 @@ void write_rows_page(byte_writer& out, std::int16_t stream, row_cursor& rows,
     metadata.paging_state = std::vector<std::byte>(encode_position(guess).size());
   }
   begin_frame(out, response_version, 0, stream, opcode::result);
-  write_rows_prefix(out, metadata);
-  std::size_t cells_start = buffer.size();
+  rows_encoder page(out, metadata);
   page_fill fill;
   try {
-    fill = fill_page(buffer, cells_start, rows, plan, max_frame_body);
+    fill = fill_page(page, buffer, rows, plan, max_frame_body);
+    page.finish();
   } catch (...) {
     buffer.resize(start);  // no partial frame: the caller answers with an ERROR instead
     throw;
@@ -343,9 +337,8 @@ void write_rows_page(byte_writer& out, std::int16_t stream, row_cursor& rows,
               buffer.begin() + static_cast<std::ptrdiff_t>(prefix_start + paging_state_offset));
   } else {
     metadata.paging_state = std::move(paging_state);
-    cells_start = rewrite_prefix(buffer, prefix_start, cells_start, metadata);
+    rewrite_prefix(buffer, prefix_start, page.cells_start(), metadata);
   }
-  out.patch_int(cells_start - 4, static_cast<std::int32_t>(fill.count));
   end_frame(out, start);
 }
 

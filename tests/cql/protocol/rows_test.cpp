@@ -159,17 +159,35 @@ TEST(RowsEncoder, ReproducesTheGlobalVector) {
   EXPECT_EQ(out, vectors::rows_global_body);
 }
 
-TEST(RowsEncoder, ReproducesTheNoMetadataVector) {
+/// The metadata of vectors::rows_no_metadata_body: one column, no metadata, paging state CAFE.
+result_metadata no_metadata_with_paging_state() {
   result_metadata md;
   md.column_count = 1;
   md.no_metadata = true;
   md.paging_state = b({0xCA, 0xFE});
+  return md;
+}
+
+TEST(RowsEncoder, ReproducesTheNoMetadataVector) {
   bytes out;
   byte_writer w(out);
-  rows_encoder rows(w, md);
+  rows_encoder rows(w, no_metadata_with_paging_state());
   rows.add_int(7);
   rows.finish();
   EXPECT_EQ(out, vectors::rows_no_metadata_body);
+}
+
+TEST(RowsEncoder, CellsFilledInPlaceMatchCopiedCells) {
+  bytes out;
+  byte_writer w(out);
+  rows_encoder rows(w, no_metadata_with_paging_state());
+  EXPECT_EQ(rows.cells_start(), out.size());  // right after rows_count
+  const std::span<std::byte> cell = rows.add_cell_space(4);
+  ASSERT_EQ(cell.size(), 4U);
+  store_be(std::int32_t{7}, cell);
+  EXPECT_EQ(rows.cells(), 1U);
+  rows.finish();
+  EXPECT_EQ(out, vectors::rows_no_metadata_body);  // the vector rows.add_int(7) reproduces
 }
 
 TEST(RowsEncoder, PartialRowIsALogicError) {

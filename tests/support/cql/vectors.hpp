@@ -75,6 +75,36 @@ inline const bytes event_header = b({
     0x00, 0x00, 0x01, 0x00,  // length: 256
 });
 
+// ---- Values (§6): the content of one [bytes], without its length ------------------------------
+
+inline const bytes smallint_minus_2 = b({0xFF, 0xFE});  // §6.14: 2-byte two's complement
+inline const bytes tinyint_minus_128 = b({0x80});       // §6.19: 1 byte
+// §6.23 varint: big-endian two's complement, shortest form.
+inline const bytes varint_128 = b({0x00, 0x80});  // 128 needs a 0x00 sign byte
+inline const bytes varint_minus_129 = b({0xFF, 0x7F});
+// 2^96 + 1 = 79228162514264337593543950337 (beyond 64 bits).
+inline const bytes varint_2_pow_96_plus_1 = b({0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01});
+// §6.6 decimal: [int] scale 2, unscaled varint 12345 (0x3039): 123.45.
+inline const bytes decimal_123_45 = b({0x00, 0x00, 0x00, 0x02, 0x30, 0x39});
+// §6.5 date: 2^31 + 19723 days (0x80004D0B): 2024-01-01.
+inline const bytes date_2024_01_01 = b({0x80, 0x00, 0x4D, 0x0B});
+// §6.16 time: 11045000000006 ns (0x00000A0B9D4D3206): 03:04:05.000000006.
+inline const bytes time_03_04_05_000000006 = b({0x00, 0x00, 0x0A, 0x0B, 0x9D, 0x4D, 0x32, 0x06});
+// duration (v5 §6): months 1 (zig-zag 2), days -1 would mix signs, so: 1 month, 2 days,
+// 3000000000 ns (zig-zag 6000000000 = 0x165A0BC00, 33 bits: 5 bytes, first byte 0xF0 | 0x01).
+inline const bytes duration_1mo_2d_3s = b({
+    0x02,                          // months: zig-zag 2 -> 1
+    0x04,                          // days: zig-zag 4 -> 2
+    0xF1, 0x65, 0xA0, 0xBC, 0x00,  // nanoseconds: 4 more bytes, 0x165A0BC00 -> 3000000000
+});
+// A negative duration: -1 month (zig-zag 1), 0 days, -1 ns (zig-zag 1).
+inline const bytes duration_minus_1mo_minus_1ns = b({0x01, 0x00, 0x01});
+// §6.24 tuple<int, varchar, int>: 7, null, then no third element (a null too).
+inline const bytes tuple_7_null = b({
+    0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x07,  // [bytes] int 7
+    0xFF, 0xFF, 0xFF, 0xFF,                          // [bytes] null
+});
+
 // ---- Requests (§4.1): bodies ----------------------------------------------------------------
 
 inline const bytes startup_body = cat({

@@ -16,8 +16,10 @@
 //   std::string_view key = r.read_string("startup.key");  // "CQL_VERSION", a view into out
 #pragma once
 
+#include "scopekit/cql/protocol/big_endian.hpp"
 #include "scopekit/cql/protocol/error.hpp"
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -110,13 +112,13 @@ public:
     return std::to_integer<std::uint8_t>(take(1, field)[0]);
   }
   std::uint16_t read_short(const field_path& field) {
-    return static_cast<std::uint16_t>(load_be(take(2, field)));
+    return load_be<std::uint16_t>(take(2, field));
   }
   std::int32_t read_int(const field_path& field) {
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(load_be(take(4, field))));
+    return load_be<std::int32_t>(take(4, field));
   }
   std::int64_t read_long(const field_path& field) {
-    return static_cast<std::int64_t>(load_be(take(8, field)));
+    return load_be<std::int64_t>(take(8, field));
   }
 
   /// The next `size` bytes, as a view.
@@ -187,14 +189,6 @@ private:
     return out;
   }
 
-  static std::uint64_t load_be(std::span<const std::byte> bytes) noexcept {
-    std::uint64_t v = 0;
-    for (const std::byte b : bytes) {
-      v = (v << 8U) | std::to_integer<std::uint64_t>(b);
-    }
-    return v;
-  }
-
   [[noreturn]] void fail_truncated(const field_path& field, std::size_t size) const;
   [[noreturn]] void fail_length(const field_path& field, std::size_t start,
                                 std::size_t length) const;
@@ -215,9 +209,9 @@ public:
   std::size_t size() const noexcept { return out_->size(); }
 
   void write_byte(std::uint8_t v) { out_->push_back(static_cast<std::byte>(v)); }
-  void write_short(std::uint16_t v) { store_be(v, 2); }
-  void write_int(std::int32_t v) { store_be(static_cast<std::uint32_t>(v), 4); }
-  void write_long(std::int64_t v) { store_be(static_cast<std::uint64_t>(v), 8); }
+  void write_short(std::uint16_t v) { append_be(v); }
+  void write_int(std::int32_t v) { append_be(v); }
+  void write_long(std::int64_t v) { append_be(v); }
   void write_raw(std::span<const std::byte> bytes) {
     out_->insert(out_->end(), bytes.begin(), bytes.end());
   }
@@ -245,9 +239,12 @@ public:
   void patch_int(std::size_t position, std::int32_t v) noexcept;
 
 private:
-  void store_be(std::uint64_t v, int size) {
-    for (int shift = (size - 1) * 8; shift >= 0; shift -= 8) {
-      out_->push_back(static_cast<std::byte>((v >> static_cast<unsigned>(shift)) & 0xFFU));
+  template <wire_integer T>
+  void append_be(T v) {
+    std::array<std::byte, sizeof(T)> bytes{};
+    store_be(v, bytes);
+    for (const std::byte b : bytes) {  // not insert(): GCC 12 at -O3 warns falsely on it
+      out_->push_back(b);
     }
   }
 

@@ -26,6 +26,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -127,9 +129,9 @@ public:
     if (c.length < 0) {
       return value_view::null(c.offset);
     }
-    return value_view{std::span<const std::byte>(body_).subspan(
-                          c.offset, static_cast<std::size_t>(c.length)),
-                      c.offset};
+    return value_view{
+        std::span<const std::byte>(body_).subspan(c.offset, static_cast<std::size_t>(c.length)),
+        c.offset};
   }
   /// Row `row`. Precondition: row < row_count().
   row_view row(std::size_t row) const noexcept { return {*this, row, column_count()}; }
@@ -183,12 +185,24 @@ public:
   rows_encoder(byte_writer& out, const result_metadata& metadata);
 
   void add_null() { add_cell_header(null_length); }
-  void add_cell(std::span<const std::byte> bytes);
-  void add_int(std::int32_t v);
-  void add_bigint(std::int64_t v);
+  void add_cell(std::span<const std::byte> bytes) {
+    const std::span<std::byte> cell = append_cell(bytes.size());
+    if (!bytes.empty()) {
+      std::memcpy(cell.data(), bytes.data(), bytes.size());
+    }
+  }
+  void add_int(std::int32_t v) { store_be(v, append_cell(4)); }
+  void add_bigint(std::int64_t v) { store_be(v, append_cell(8)); }
   void add_text(std::string_view text) { add_cell(text_bytes(text)); }
   /// Appends `v` as `type` (see write_value; std::invalid_argument on a mismatch).
   void add_value(const data_type& type, const value& v);
+  /// Appends a cell of `size` bytes (zeroed) and returns them for the caller to fill in place,
+  /// so that a computed cell is written where it goes, without a copy. The span is valid
+  /// until the next write to the buffer. std::length_error above 2^31 - 1 bytes.
+  std::span<std::byte> add_cell_space(std::size_t size) { return append_cell(size); }
+
+  /// Where the first cell starts in the writer's buffer (just after rows_count).
+  std::size_t cells_start() const noexcept { return count_position_ + 4; }
 
   /// Cells added so far.
   std::size_t cells() const noexcept { return cells_; }
@@ -198,6 +212,21 @@ public:
   void finish();
 
 private:
+  /// Grows the buffer once by a cell of `size` bytes, writes its length and returns its
+  /// content: inline, as a server writes millions of cells.
+  std::span<std::byte> append_cell(std::size_t size) {
+    if (size > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
+      fail_cell_size(size);
+    }
+    std::vector<std::byte>& buffer = out_->buffer();
+    const std::size_t at = buffer.size();
+    buffer.resize(at + 4 + size);
+    const std::span<std::byte> cell = std::span<std::byte>(buffer).subspan(at, 4 + size);
+    store_be(static_cast<std::int32_t>(size), cell);
+    ++cells_;
+    return cell.subspan(4);
+  }
+  [[noreturn]] static void fail_cell_size(std::size_t size);
   void add_cell_header(std::int32_t length) {
     out_->write_int(length);
     ++cells_;
