@@ -7,7 +7,8 @@ Each FILE is checked with the compile command BUILD_DIR/compile_commands.json ha
 (warnings are errors). A file is skipped when the same check passed before on the same input:
 the key is a hash of the clang-tidy binary's version, every .clang-tidy on the way from the
 file to the root, the compile command (without its output paths), and the file preprocessed
-with its comments (so a NOLINT counts). Clean results are remembered in
+with its comments (so a NOLINT counts), with the source tree's own path replaced by a
+placeholder so that a clone in another folder finds what this one checked. Clean results are remembered in
 $SCOPEKIT_TIDY_CACHE (default ~/.cache/scopekit-tidy); failures never are. Prints one line per
 file checked or skipped and every diagnostic; exits 1 if any file has a finding.
 """
@@ -59,10 +60,11 @@ def check(entry: dict, version: bytes, cache: Path, build_dir: str) -> tuple:
                          capture_output=True, check=False)
     key = None
     if pre.returncode == 0:
+        root = os.path.realpath(os.getcwd()).encode()
         h = hashlib.sha256()
         for part in (version, tidy_configs(path), " ".join(preprocess_command(entry)).encode(),
                      pre.stdout):
-            h.update(part)
+            h.update(part.replace(root, b"<source>"))
             h.update(b"\0")
         key = h.hexdigest()
         if (cache / key).exists():

@@ -30,7 +30,6 @@ using namespace std::chrono_literals;
 using scopekit::async_scope;
 using scopekit::outcome;
 using scopekit::stopped_error;
-using scopekit::sync_wait;
 using scopekit::task;
 
 struct body_error : std::runtime_error {

@@ -158,14 +158,14 @@ TEST(StartDetached, CallsBackWithTheValueOrTheError) {
   std::promise<int> value;
   std::promise<void> failed;
   scopekit::start_detached(pool, add_after_sleep(30, 12),
-                           [&value](std::exception_ptr error, std::optional<int> v) {
+                           [&value](const std::exception_ptr& error, std::optional<int> v) {
                              EXPECT_FALSE(error);
                              value.set_value(v.value_or(-1));
                            });
   scopekit::start_detached(pool, fail_after_sleep(),
                            [&failed](std::exception_ptr error, std::optional<int> v) {
                              EXPECT_FALSE(v.has_value());
-                             failed.set_exception(error);
+                             failed.set_exception(std::move(error));
                            });
   EXPECT_EQ(value.get_future().get(), 42);
   EXPECT_THROW(failed.get_future().get(), std::out_of_range);
@@ -176,7 +176,7 @@ TEST(StartDetached, VoidTaskAndStopToken) {
   std::stop_source stop;
   std::promise<void> done;
   scopekit::start_detached(
-      pool, sleep_an_hour(), [&done](std::exception_ptr error) { done.set_exception(error); },
+      pool, sleep_an_hour(), [&done](std::exception_ptr error) { done.set_exception(std::move(error)); },
       stop.get_token());
   stop.request_stop();
   EXPECT_THROW(done.get_future().get(), scopekit::stopped_error);

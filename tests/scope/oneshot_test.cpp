@@ -19,7 +19,6 @@
 namespace {
 
 using scopekit::make_oneshot;
-using scopekit::sync_wait;
 using scopekit::task;
 
 static_assert(!std::is_copy_constructible_v<scopekit::oneshot_sender<int>>);

@@ -17,7 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using scopekit::stopped_error;
-using scopekit::sync_wait;
 using scopekit::task;
 
 class Sleep : public scopekit::test::on_each_executor {};

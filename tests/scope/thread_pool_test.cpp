@@ -103,7 +103,8 @@ TEST(ThreadPool, ShutdownRunsWhatWasPostedAndJoins) {
     thread_pool pool{4};
     for (int i = 0; i < 50; ++i) {
       scopekit::start_detached(pool, hold_and_yield(live{}, i),
-                               [&completed](std::exception_ptr error, std::optional<int> value) {
+                               [&completed](const std::exception_ptr& error,
+                                            std::optional<int> value) {
                                  if (!error && value) {
                                    ++completed;
                                  }

@@ -199,7 +199,7 @@ constexpr std::uint32_t epoch_day = std::uint32_t{1} << 31U;
 
 date decode_date(const value_view& v, const field_path& field) {
   // raw - 2^31, as a 32-bit two's complement: flipping the top bit does it without overflow.
-  const std::uint32_t raw = load_be<std::uint32_t>(detail::fixed_size(v, field, "date", 4));
+  const auto raw = load_be<std::uint32_t>(detail::fixed_size(v, field, "date", 4));
   return date{date::duration{static_cast<std::int32_t>(raw ^ epoch_day)}};
 }
 

@@ -687,7 +687,7 @@ TEST_F(CqlExportCli, AStalledPrepareIsATimeoutNamingTheStatement) {
   expect_failure(
       run({"--port", std::to_string(srv.port()), "--keyspace", "demo", "--timeout", "0.2"}), 7,
       concat("cql-export: timeout: no answer from 127.0.0.1:", std::to_string(srv.port()),
-             " within 200 ms to QUERY \"USE \"demo\"\"; nothing written"));
+             R"( within 200 ms to QUERY "USE "demo""; nothing written)"));
 }
 
 TEST_F(CqlExportCli, AServerRepeatingItsPagingStateIsAProtocolErrorNotAnEndlessExport) {

@@ -107,7 +107,7 @@ TEST_F(CqlServerHostile, NestingUpToTheLimitIsServed) {
   // 31 levels of frozen<list<...>> around int: a literal as deep, written and read back.
   std::string type = "int";
   for (int i = 0; i < 15; ++i) {
-    type = "frozen<list<" + type + ">>";
+    type.insert(0, "frozen<list<").append(">>");
   }
   type = "list<" + type + ">";  // 31 '<' in all
   ASSERT_FALSE(std::holds_alternative<error_response>(
@@ -300,7 +300,7 @@ TEST_F(CqlServerHostile, PipelinedRequestsAreAllAnsweredUnderBackpressure) {
   // Responses far beyond the pending limit, asked for before any is read: the server answers
   // them a few at a time as the client reads, all of them, in order.
   server_options options;
-  options.max_pending_response_bytes = 16 * 1024;
+  options.max_pending_response_bytes = std::size_t{16} * 1024;
   start(options, 1000);
   constexpr int requests = 200;
   query_parameters page;

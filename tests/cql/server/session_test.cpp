@@ -40,7 +40,7 @@ TEST(ConnectionSession, BackpressureHoldsRequestsBackOnceResponsesFillTheLimit) 
   server_detail::server_shared shared;
   server_detail::add_synthetic_table(shared.db, "demo", "rows", 1000);
   server_detail::connection_context context;
-  context.max_pending_response_bytes = 16 * 1024;
+  context.max_pending_response_bytes = std::size_t{16} * 1024;
   server_detail::connection_session session{context, shared};
 
   constexpr int requests = 100;
