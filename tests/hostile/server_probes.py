@@ -22,7 +22,10 @@ import subprocess
 import sys
 import time
 
-BOUND_MB = 150  # the server's peak RSS after every probe (about 25 MB measured)
+# The server's peak RSS after every probe (about 25 MB measured). A sanitizer build keeps freed
+# memory in quarantine and shadow memory besides, so its ctest sets SCOPEKIT_HOSTILE_BOUND_MB
+# higher; it still catches growth without bound (gigabytes before these limits).
+BOUND_MB = int(os.environ.get("SCOPEKIT_HOSTILE_BOUND_MB", "150"))
 TIMEOUT_S = 20
 
 
