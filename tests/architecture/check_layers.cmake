@@ -100,6 +100,8 @@ foreach(layer IN LISTS layers)
   endif()
   string(REPLACE "|" ";" links "${LINKS_${layer}}")
   foreach(link IN LISTS links)
+    # A private link is written $<BUILD_INTERFACE:...> (or $<LINK_ONLY:...>): judge what it wraps.
+    string(REGEX REPLACE "^\\$<(BUILD_INTERFACE|LINK_ONLY):(.*)>$" "\\2" link "${link}")
     if(NOT link MATCHES "^scopekit(::|_cql_net)" OR link STREQUAL "scopekit::warnings")
       continue()
     endif()
