@@ -332,9 +332,11 @@ TEST_F(CqlServer, FramesSentByteByByteAreReassembled) {
 TEST_F(CqlServer, AVersionSentByteByByteIsStillRefused) {
   client c{port()};
   c.no_delay();
-  const bytes v5_options = {std::byte{5}, std::byte{0}, std::byte{0}, std::byte{8}, std::byte{5},
-                            std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}};
-  for (const std::byte b : v5_options) {
+  // The version byte, the flags and the two stream bytes: the server answers and closes as soon
+  // as it has them (it cannot know the framing of another version's body), so the rest of the
+  // header is never sent: a send after the close could fail with EPIPE.
+  const bytes v5_version_and_stream = {std::byte{5}, std::byte{0}, std::byte{0}, std::byte{8}};
+  for (const std::byte b : v5_version_and_stream) {
     c.send(std::span<const std::byte>(&b, 1));
   }
   const std::optional<frame> f = c.read_frame();
