@@ -99,6 +99,21 @@ virtual_table peers_table(const node_view& node) {
   return t;
 }
 
+// scopekit's own: what this node has served, so that a test outside the process (a driver
+// against scopekit-cql-server --nodes N) can see where its requests went. A virtual table, as
+// Cassandra 4's system_views are: not in system_schema.
+virtual_table statistics_table(const node_view& node) {
+  virtual_table t{"system_views", "node_statistics", {}, {}};
+  t.columns = {col("key", "text"),          col("requests", "bigint"),
+               col("statements", "bigint"), col("pages", "bigint"),
+               col("rows", "bigint"),       col("authentication_failures", "bigint")};
+  const server_statistics& s = node.statistics;
+  const auto as_bigint = [](std::uint64_t n) { return value{static_cast<std::int64_t>(n)}; };
+  t.rows.push_back({"local", as_bigint(s.requests), as_bigint(s.statements), as_bigint(s.pages),
+                    as_bigint(s.rows), as_bigint(s.authentication_failures)});
+  return t;
+}
+
 // The table options every system_schema.tables (and views) row carries, with 3.11's defaults.
 std::vector<column_definition> table_option_columns() {
   return {col("bloom_filter_fp_chance", "double"),
@@ -247,7 +262,7 @@ virtual_table empty_schema_table(std::string_view name) {
 }  // namespace
 
 bool is_system_keyspace(std::string_view keyspace) noexcept {
-  return keyspace == "system" || keyspace == "system_schema";
+  return keyspace == "system" || keyspace == "system_schema" || keyspace == "system_views";
 }
 
 std::optional<virtual_table> system_table(std::string_view keyspace, std::string_view name,
@@ -261,6 +276,9 @@ std::optional<virtual_table> system_table(std::string_view keyspace, std::string
     }
     // peers_v2 included: Cassandra 3.x does not have it, and drivers fall back to peers.
     return std::nullopt;
+  }
+  if (keyspace == "system_views") {
+    return name == "node_statistics" ? std::optional{statistics_table(node)} : std::nullopt;
   }
   if (keyspace != "system_schema") {
     return std::nullopt;
