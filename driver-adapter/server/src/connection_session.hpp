@@ -96,9 +96,9 @@ struct node_state {
 struct server_shared {
   /// A lone node with a database of its own and no authentication (tests, the fuzzer).
   explicit server_shared(std::size_t max_prepared = server_options{}.max_prepared_statements);
-  server_shared(std::size_t max_prepared, std::shared_ptr<database> database,
-                std::shared_ptr<const topology> ring, std::size_t node_index,
-                std::shared_ptr<node_state> node, std::vector<credentials> users);
+  server_shared(std::size_t max_prepared, std::shared_ptr<database> shared_db,
+                std::shared_ptr<const topology> cluster, std::size_t index,
+                std::shared_ptr<node_state> state, std::vector<credentials> allowed);
 
   std::shared_ptr<database> database_owner;
   database& db;

@@ -11,15 +11,14 @@ namespace scopekit::cql {
 
 struct server::state {
   explicit state(server_options options)
-      : db(std::make_shared<server_detail::database>()),
-        node_state(std::make_shared<server_detail::node_state>()),
-        node(options, db,
-             std::make_shared<const server_detail::topology>(server_detail::single_node_topology(
-                 std::max<std::size_t>(options.num_tokens, 1), options.token_seed)),
-             0, node_state) {}
+      : ring(std::make_shared<const server_detail::topology>(server_detail::single_node_topology(
+            std::max<std::size_t>(options.num_tokens, 1), options.token_seed))),
+        node(std::move(options), db, ring, 0, node_state) {}
 
-  std::shared_ptr<server_detail::database> db;
-  std::shared_ptr<server_detail::node_state> node_state;
+  std::shared_ptr<const server_detail::topology> ring;
+  std::shared_ptr<server_detail::database> db = std::make_shared<server_detail::database>();
+  std::shared_ptr<server_detail::node_state> node_state =
+      std::make_shared<server_detail::node_state>();
   server_detail::node_server node;
 };
 
