@@ -366,11 +366,33 @@ void connection_io::handshake() {
       refuse(supported, "OPTIONS");
     }
     const response ready = exchange(startup_request{{{"CQL_VERSION", "3.0.0"}}});
-    if (!std::holds_alternative<ready_response>(ready.message)) {
+    if (const auto* asked = std::get_if<authenticate_response>(&ready.message)) {
+      if (options.user.empty()) {
+        throw authentication_error("handshake with " + peer + ": the server requires "
+                                   "authentication (" + asked->authenticator +
+                                   "); set a user and a password");
+      }
+      // SASL PLAIN in one step, as PasswordAuthenticator expects.
+      const response answer =
+          exchange(auth_response_request{plain_sasl_token(options.user, options.password)});
+      const auto* e = std::get_if<error_response>(&answer.message);
+      if (e != nullptr && e->code == error_code::authentication_error) {
+        throw authentication_error("handshake with " + peer + ": " + e->message);
+      }
+      if (std::holds_alternative<auth_challenge_response>(answer.message)) {
+        throw authentication_error("handshake with " + peer + ": the server's authenticator (" +
+                                   asked->authenticator +
+                                   ") sent a SASL challenge; scopekit speaks PLAIN in one step "
+                                   "(PasswordAuthenticator) only");
+      }
+      if (!std::holds_alternative<auth_success_response>(answer.message)) {
+        refuse(answer, "AUTH_RESPONSE");
+      }
+    } else if (!std::holds_alternative<ready_response>(ready.message)) {
       refuse(ready, "STARTUP");
     }
   } catch (const protocol_error& e) {
-    // AUTHENTICATE, a v5-only server answering in another framing, garbage: all refused here.
+    // A v5-only server answering in another framing, garbage: all refused here.
     throw connection_error("handshake with " + peer + ": " + e.what());
   }
   free_ids.reserve(stream_count);

@@ -57,6 +57,8 @@ task<session> session::connect(session_options options) {
   c.port = options.port;
   c.connect_timeout = options.connect_timeout;
   c.request_timeout = options.request_timeout;
+  c.user = std::move(options.user);
+  c.password = std::move(options.password);
   session out{co_await connection::connect(std::move(c))};
   if (!options.keyspace.empty()) {
     std::string use = "USE \"";

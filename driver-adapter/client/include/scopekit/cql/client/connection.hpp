@@ -2,8 +2,9 @@
 // with an I/O thread that multiplexes many requests over stream ids.
 //
 // connection::connect() resolves the host, connects, and performs the OPTIONS / STARTUP
-// handshake on the connection's own I/O thread; a server that does not speak v4 (or wants
-// authentication or compression) is refused with a connection_error naming the reason. Then
+// handshake on the connection's own I/O thread (with PasswordAuthenticator's SASL PLAIN step when
+// the server asks for it: connection_options::user and password); a server that does not speak
+// v4 (or wants compression) is refused with a connection_error naming the reason. Then
 // send() may be called from any thread: it takes a free stream id (or queues the request until
 // one frees up; v4 has 32768), queues the frame, and returns a response_future. The I/O thread
 // writes queued frames, reads responses in whatever order they come, completes the future of
@@ -66,6 +67,12 @@ struct connection_options {
   /// open. 12 s by default (the DataStax C++ driver's request timeout; the Python driver
   /// waits 10 s). Zero or negative: no limit.
   std::chrono::milliseconds request_timeout{12000};
+  /// Credentials for a server that requires authentication (STARTUP answered AUTHENTICATE):
+  /// sent as SASL PLAIN, what Cassandra's PasswordAuthenticator reads. Unused by a server that
+  /// does not ask. A server that asks when `user` is empty, or refuses them, fails the connect
+  /// with authentication_error.
+  std::string user;
+  std::string password;
 };
 
 /// The outcome of one request: its response, or the error that replaced it (connection_error,

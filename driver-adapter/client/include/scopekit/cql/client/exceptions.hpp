@@ -84,6 +84,14 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+/// The server asked for authentication and refused the credentials (ERROR 0x0100: a wrong user
+/// or password), or the client had none to give. Trying again with the same credentials cannot
+/// succeed, unlike other connection errors.
+class authentication_error : public connection_error {
+public:
+  using connection_error::connection_error;
+};
+
 /// The server did not answer a request within its timeout (connection_options::
 /// request_timeout, 12 s by default, or a stream's page_timeout); named as the Python
 /// driver's OperationTimedOut. what() names the node and the request: "no answer from

@@ -47,6 +47,9 @@ struct session_options {
   /// page of a stream whose page_timeout is not set): operation_timed_out past it, naming the
   /// node and the request. 12 s by default; zero or negative: no limit.
   std::chrono::milliseconds request_timeout{12000};
+  /// For a server that requires authentication (connection_options::user and password).
+  std::string user;
+  std::string password;
 };
 
 /// The result of execute(): the rows of one page (none for a statement without rows), and
