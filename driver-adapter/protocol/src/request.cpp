@@ -3,6 +3,8 @@
 
 #include "format.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -174,9 +176,11 @@ opcode opcode_of(const request_message& message) noexcept {
           return opcode::prepare;
         } else if constexpr (std::is_same_v<t, execute_request>) {
           return opcode::execute;
-        } else {
-          static_assert(std::is_same_v<t, register_request>);
+        } else if constexpr (std::is_same_v<t, register_request>) {
           return opcode::register_;
+        } else {
+          static_assert(std::is_same_v<t, auth_response_request>);
+          return opcode::auth_response;
         }
       },
       message);
@@ -225,6 +229,16 @@ request_message decode_request_body(opcode op, std::span<const std::byte> body,
       in.expect_end(root);
       return m;
     }
+    case opcode::auth_response: {
+      const field_path root("auth_response");
+      auth_response_request m;
+      const value_view token = in.read_bytes(field_path(root, "token"));
+      if (!token.is_null()) {
+        m.token.emplace(token.bytes().begin(), token.bytes().end());
+      }
+      in.expect_end(root);
+      return m;
+    }
     default:
       break;
   }
@@ -250,11 +264,32 @@ struct request_body_writer {
     write_query_parameters(out, m.parameters);
   }
   void operator()(const register_request& m) const { out.write_string_list(m.event_types); }
+  void operator()(const auth_response_request& m) const {
+    if (m.token) {
+      out.write_bytes(*m.token);
+    } else {
+      out.write_null();
+    }
+  }
 };
 }  // namespace
 
 void encode_request_body(byte_writer& out, const request_message& message) {
   std::visit(request_body_writer{out}, message);
+}
+
+std::vector<std::byte> plain_sasl_token(std::string_view user, std::string_view password) {
+  std::vector<std::byte> out;
+  out.reserve(2 + user.size() + password.size());
+  const auto append = [&out](std::string_view text) {
+    std::transform(text.begin(), text.end(), std::back_inserter(out),
+                   [](char c) { return static_cast<std::byte>(c); });
+  };
+  out.push_back(std::byte{0});
+  append(user);
+  out.push_back(std::byte{0});
+  append(password);
+  return out;
 }
 
 request decode_request(const frame& f) {

@@ -338,7 +338,28 @@ struct response_body_writer {
     write_schema_change(out, m);
   }
   void operator()(const event_response& m) const { out.write_raw(m.body); }
+  void operator()(const authenticate_response& m) const { out.write_string(m.authenticator); }
+  void operator()(const auth_challenge_response& m) const { write_token(m.token); }
+  void operator()(const auth_success_response& m) const { write_token(m.token); }
+
+  void write_token(const std::optional<std::vector<std::byte>>& token) const {
+    if (token) {
+      out.write_bytes(*token);
+    } else {
+      out.write_null();
+    }
+  }
 };
+
+// A SASL token ([bytes], null allowed) that ends the body.
+std::optional<std::vector<std::byte>> read_token(byte_reader& in, const char* message) {
+  const value_view token = in.read_bytes(field_path(message, "token"));
+  in.expect_end(message);
+  if (token.is_null()) {
+    return std::nullopt;
+  }
+  return std::vector<std::byte>(token.bytes().begin(), token.bytes().end());
+}
 
 }  // namespace
 
@@ -356,6 +377,12 @@ opcode opcode_of(const response_message& message) noexcept {
           return opcode::supported;
         } else if constexpr (std::is_same_v<t, event_response>) {
           return opcode::event;
+        } else if constexpr (std::is_same_v<t, authenticate_response>) {
+          return opcode::authenticate;
+        } else if constexpr (std::is_same_v<t, auth_challenge_response>) {
+          return opcode::auth_challenge;
+        } else if constexpr (std::is_same_v<t, auth_success_response>) {
+          return opcode::auth_success;
         } else {
           return opcode::result;
         }
@@ -380,6 +407,15 @@ response_message decode_response_body(opcode op, std::vector<std::byte> body, st
     case opcode::event:
       return event_response{
           std::vector<std::byte>(body.begin() + static_cast<std::ptrdiff_t>(offset), body.end())};
+    case opcode::authenticate: {
+      authenticate_response m{std::string(in.read_string("authenticate.authenticator"))};
+      in.expect_end("authenticate");
+      return m;
+    }
+    case opcode::auth_challenge:
+      return auth_challenge_response{read_token(in, "auth_challenge")};
+    case opcode::auth_success:
+      return auth_success_response{read_token(in, "auth_success")};
     default:
       break;
   }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <iterator>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -54,6 +55,9 @@ const std::string* statement_text(const Message& m) noexcept {
     return nullptr;
   }
 }
+
+constexpr std::string_view password_authenticator =
+    "org.apache.cassandra.auth.PasswordAuthenticator";
 
 std::string query_too_long(std::size_t size, std::size_t limit) {
   return "Query string of " + std::to_string(size) + " bytes is longer than the limit of " +
@@ -130,6 +134,35 @@ std::optional<fault> fault_registry::match(std::string_view text, std::int32_t p
   return std::nullopt;
 }
 
+server_statistics node_counters::snapshot() const noexcept {
+  server_statistics out;
+  out.requests = requests.load(std::memory_order_relaxed);
+  out.statements = statements.load(std::memory_order_relaxed);
+  out.pages = pages.load(std::memory_order_relaxed);
+  out.rows = rows.load(std::memory_order_relaxed);
+  out.authentication_failures = authentication_failures.load(std::memory_order_relaxed);
+  return out;
+}
+
+server_shared::server_shared(std::size_t max_prepared)
+    : server_shared(max_prepared, std::make_shared<database>(),
+                    std::make_shared<const topology>(single_node_topology(
+                        server_options{}.num_tokens, server_options{}.token_seed)),
+                    0, std::make_shared<node_state>(), {}) {}
+
+server_shared::server_shared(std::size_t max_prepared, std::shared_ptr<database> shared_db,
+                             std::shared_ptr<const topology> cluster, std::size_t index,
+                             std::shared_ptr<node_state> state, std::vector<credentials> allowed)
+    : database_owner(std::move(shared_db)),
+      db(*database_owner),
+      ring(std::move(cluster)),
+      node_index(index),
+      node(std::move(state)),
+      faults(node->faults),
+      counters(node->counters),
+      prepared(max_prepared),
+      users(std::move(allowed)) {}
+
 connection_session::connection_session(const connection_context& context, server_shared& shared)
     : context_(context), splitter_(context.max_frame_body) {
   state_.context = &context_;
@@ -194,6 +227,7 @@ bool connection_session::consume(std::span<const std::byte> in, std::vector<std:
 bool connection_session::handle(frame&& f, byte_writer& out,
                                 std::vector<deferred_response>& later) {
   const std::int16_t stream = f.header.stream;
+  state_.shared->counters.requests.fetch_add(1, std::memory_order_relaxed);
   if (f.header.op == opcode::batch) {
     write_error(out, stream, error_code::invalid,
                 "BATCH is not supported by this version of scopekit's embedded CQL server");
@@ -230,10 +264,26 @@ bool connection_session::dispatch(const request& r, byte_writer& out,
   return std::visit(
       [&](const auto& m) -> bool {
         using message_type = std::remove_cvref_t<decltype(m)>;
-        if constexpr (std::is_same_v<message_type, options_request>) {
+        if constexpr (std::is_same_v<message_type, auth_response_request>) {
+          if (phase_ == phase::authenticating) {
+            authenticate(stream, m, out);
+          } else {
+            refuse(error_code::protocol_error,
+                   phase_ == phase::startup
+                       ? "Unexpected message AUTH_RESPONSE, expecting STARTUP or OPTIONS"
+                       : "Unexpected message AUTH_RESPONSE, the connection is already "
+                         "initialized");
+          }
+        } else if (phase_ == phase::authenticating) {
+          // As Cassandra: until the client has authenticated, nothing else is served.
+          refuse(error_code::protocol_error,
+                 std::string("Unexpected message ") +
+                     std::string(to_string(opcode_of(request_message{m}))) +
+                     ", expecting SASL_RESPONSE");
+        } else if constexpr (std::is_same_v<message_type, options_request>) {
           answer(supported_response{{{"CQL_VERSION", {"3.4.4"}}, {"COMPRESSION", {}}}});
         } else if constexpr (std::is_same_v<message_type, startup_request>) {
-          if (started_) {
+          if (phase_ != phase::startup) {
             refuse(error_code::protocol_error,
                    "Unexpected message STARTUP, the connection is already initialized");
           } else if (has_option(m.options, "COMPRESSION")) {
@@ -242,11 +292,14 @@ bool connection_session::dispatch(const request& r, byte_writer& out,
                    "without the COMPRESSION option");
           } else if (!has_option(m.options, "CQL_VERSION")) {
             refuse(error_code::protocol_error, "Missing value CQL_VERSION in STARTUP message");
+          } else if (!state_.shared->users.empty()) {
+            phase_ = phase::authenticating;
+            answer(authenticate_response{std::string(password_authenticator)});
           } else {
-            started_ = true;
+            phase_ = phase::ready;
             answer(ready_response{});
           }
-        } else if (!started_) {
+        } else if (phase_ != phase::ready) {
           refuse(error_code::protocol_error,
                  std::string("Unexpected message ") +
                      std::string(to_string(opcode_of(request_message{m}))) +
@@ -284,11 +337,56 @@ bool connection_session::dispatch(const request& r, byte_writer& out,
       r.message);
 }
 
+// SASL PLAIN (RFC 4616) as Cassandra's PasswordAuthenticator reads it: [authzid] NUL authcid
+// NUL passwd, split at the last two NULs (an authorization identity is ignored).
+void connection_session::authenticate(std::int16_t stream, const auth_response_request& m,
+                                      byte_writer& out) {
+  const auto fail = [&](std::string message) {
+    state_.shared->counters.authentication_failures.fetch_add(1, std::memory_order_relaxed);
+    write_error(out, stream, error_code::authentication_error, std::move(message));
+  };
+  const std::span<const std::byte> token =
+      m.token ? std::span<const std::byte>(*m.token) : std::span<const std::byte>();
+  const auto is_nul = [](std::byte b) { return b == std::byte{0}; };
+  const auto last = std::find_if(token.rbegin(), token.rend(), is_nul);
+  if (last == token.rend()) {
+    fail("Password must not be null");
+    return;
+  }
+  const auto before = std::find_if(std::next(last), token.rend(), is_nul);
+  if (before == token.rend()) {
+    fail("Authentication ID must not be null");
+    return;
+  }
+  const auto text = [](auto first, auto end) {
+    std::string chars;
+    std::transform(first, end, std::back_inserter(chars),
+                   [](std::byte b) { return static_cast<char>(b); });
+    return chars;
+  };
+  const std::string user = text(before.base(), std::prev(last.base()));
+  const std::string password = text(last.base(), token.end());
+  const auto& users = state_.shared->users;
+  const bool known = std::any_of(users.begin(), users.end(), [&](const credentials& c) {
+    return c.user == user && c.password == password;
+  });
+  if (!known) {
+    fail("Provided username " + user + " and/or password are incorrect");
+    return;
+  }
+  phase_ = phase::ready;
+  response reply;
+  reply.stream = stream;
+  reply.message = auth_success_response{};
+  encode_response(out, reply);
+}
+
 bool connection_session::run_statement(std::int16_t stream, std::string_view text,
                             const parsed_statement* parsed, const std::string& keyspace,
                             const query_parameters& parameters,
                             std::span<const std::byte> prepared_id, byte_writer& out,
                             std::vector<deferred_response>& later) {
+  state_.shared->counters.statements.fetch_add(1, std::memory_order_relaxed);
   const std::optional<fault> f =
       state_.shared->faults.match(text, requested_page(parameters));
   std::int32_t empty_pages = 0;

@@ -5,6 +5,7 @@
 
 #include "database.hpp"
 #include "parser.hpp"
+#include "topology.hpp"
 
 #include "scopekit/cql/protocol/buffer.hpp"
 #include "scopekit/cql/protocol/frame.hpp"
@@ -13,6 +14,7 @@
 #include "scopekit/cql/protocol/value.hpp"
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -70,13 +72,44 @@ private:
   std::uint64_t next_id_ = 1;
 };
 
-/// What every connection of a server shares.
-struct server_shared {
-  explicit server_shared(std::size_t max_prepared = server_options{}.max_prepared_statements)
-      : prepared(max_prepared) {}
-  database db;
-  prepared_cache prepared;
+/// What a node counts (server_statistics), updated by every connection.
+struct node_counters {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> statements{0};
+  std::atomic<std::uint64_t> pages{0};
+  std::atomic<std::uint64_t> rows{0};
+  std::atomic<std::uint64_t> authentication_failures{0};
+
+  server_statistics snapshot() const noexcept;
+};
+
+/// What a node keeps across its restarts (a cluster's node is made anew when it restarts):
+/// the faults injected into it and what it counted.
+struct node_state {
   fault_registry faults;
+  node_counters counters;
+};
+
+/// What every connection of a node shares: the database (one copy for a whole cluster), the
+/// cluster's topology and this node's place in it, the node's prepared statements, faults,
+/// counters and users.
+struct server_shared {
+  /// A lone node with a database of its own and no authentication (tests, the fuzzer).
+  explicit server_shared(std::size_t max_prepared = server_options{}.max_prepared_statements);
+  server_shared(std::size_t max_prepared, std::shared_ptr<database> shared_db,
+                std::shared_ptr<const topology> cluster, std::size_t index,
+                std::shared_ptr<node_state> state, std::vector<credentials> allowed);
+
+  std::shared_ptr<database> database_owner;
+  database& db;
+  std::shared_ptr<const topology> ring;
+  std::size_t node_index = 0;
+  std::shared_ptr<node_state> node;
+  fault_registry& faults;
+  node_counters& counters;
+  prepared_cache prepared;
+  /// Empty: no authentication.
+  std::vector<credentials> users;
 };
 
 /// What a session knows about its connection: its address, and the server_options limits a
@@ -130,13 +163,20 @@ private:
                      std::span<const std::byte> prepared_id, byte_writer& out,
                      std::vector<deferred_response>& later);
   std::int16_t stream_in_header() const noexcept;
+  void authenticate(std::int16_t stream, const auth_response_request& m, byte_writer& out);
 
   connection_context context_;
   connection_state state_;
   frame_splitter splitter_;
   std::vector<std::byte> unread_;  // input kept back by backpressure, not yet split
   std::array<std::byte, header_size> header_{};  // the header bytes of the frame being read
-  bool started_ = false;                         // STARTUP answered with READY
+  /// Where the connection is in its handshake.
+  enum class phase : std::uint8_t {
+    startup,         // expecting STARTUP (or OPTIONS)
+    authenticating,  // AUTHENTICATE sent, expecting AUTH_RESPONSE
+    ready,           // READY or AUTH_SUCCESS sent
+  };
+  phase phase_ = phase::startup;
 };
 
 /// Appends an ERROR frame on `stream` (version 0x84).

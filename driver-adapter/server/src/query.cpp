@@ -75,7 +75,9 @@ resolved_table resolve(const qualified_name& name, const std::string& current,
   out.name = name.name;
   const database& db = state.shared->db;
   if (is_system_keyspace(out.keyspace)) {
-    out.system = system_table(out.keyspace, out.name, db, state.context->local_address);
+    const node_view node{state.shared->ring.get(), state.shared->node_index,
+                         state.context->local_address, state.shared->counters.snapshot()};
+    out.system = system_table(out.keyspace, out.name, db, node);
     if (!out.system) {
       throw invalid(unconfigured(out.name));
     }

@@ -446,9 +446,10 @@ void rewrite_prefix(std::vector<std::byte>& buffer, std::size_t prefix_start,
 // page will most likely end with: a full page followed by more, whose last key has the size of
 // the key it started after (8 bytes, a bigint, on a first page). When the guess is wrong (the
 // last page; keys of another size) the prefix is rewritten and the cells moved, once.
-void write_rows_page(byte_writer& out, std::int16_t stream, row_cursor& rows,
-                     const select_plan& plan, result_metadata metadata,
-                     std::size_t max_frame_body) {
+// Returns the number of rows written.
+std::int64_t write_rows_page(byte_writer& out, std::int16_t stream, row_cursor& rows,
+                             const select_plan& plan, result_metadata metadata,
+                             std::size_t max_frame_body) {
   std::vector<std::byte>& buffer = out.buffer();
   const std::size_t start = buffer.size();
   if (plan.paged) {
@@ -478,6 +479,7 @@ void write_rows_page(byte_writer& out, std::int16_t stream, row_cursor& rows,
     rewrite_prefix(buffer, prefix_start, page.cells_start(), metadata);
   }
   end_frame(out, start);
+  return fill.count;
 }
 
 }  // namespace
@@ -491,11 +493,16 @@ void run_select(byte_writer& out, std::int16_t stream, const select_statement& s
       plan.table.system ? serialized_rows(*plan.table.system, plan) : std::vector<stored_row>{};
   const std::unique_ptr<row_cursor> rows = open_cursor(plan, system_rows);
   result_metadata metadata = rows_metadata(plan, parameters.skip_metadata);
+  node_counters& counters = state.shared->counters;
   if (plan.paged && plan.position.empties < std::min(empty_pages, max_empty_pages)) {
     write_empty_page(out, stream, std::move(metadata), plan.position);
+    counters.pages.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  write_rows_page(out, stream, *rows, plan, std::move(metadata), state.context->max_frame_body);
+  const std::int64_t count = write_rows_page(out, stream, *rows, plan, std::move(metadata),
+                                             state.context->max_frame_body);
+  counters.pages.fetch_add(1, std::memory_order_relaxed);
+  counters.rows.fetch_add(static_cast<std::uint64_t>(count), std::memory_order_relaxed);
 }
 
 }  // namespace scopekit::cql::server_detail

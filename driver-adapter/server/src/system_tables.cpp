@@ -1,4 +1,4 @@
-// system_tables.cpp - system.local (a 3.11-shaped row), system.peers (no peers: one node) and
+// system_tables.cpp - system.local (a 3.11-shaped row), system.peers (the other nodes) and
 // system_schema.* shaped as Cassandra 3.11 has them, describing the keyspaces and tables that
 // exist. The drivers read them when they connect and after every schema change.
 #include "system_tables.hpp"
@@ -11,9 +11,8 @@
 namespace scopekit::cql::server_detail {
 namespace {
 
-// Fixed ids: a single node whose identity never changes between runs.
-constexpr std::array<std::uint8_t, 16> host_id_bytes = {
-    0x5c, 0x0a, 0x1e, 0x9a, 0x3b, 0x4d, 0x4e, 0x21, 0x8f, 0x6a, 0x0b, 0x7c, 0x2d, 0x39, 0x51, 0xe4};
+// One schema version for every node: drivers wait for the nodes to agree on it after a schema
+// change, and one copy of the schema always agrees.
 constexpr std::array<std::uint8_t, 16> schema_version_bytes = {
     0x2f, 0x8e, 0x71, 0xc0, 0x93, 0x5a, 0x4b, 0x06, 0xa1, 0x3d, 0x6e, 0x58, 0x0c, 0x94, 0x27, 0xbb};
 
@@ -44,7 +43,18 @@ value text_list(const std::vector<std::string>& items) {
   return out;
 }
 
-virtual_table local_table(const inet_address& local) {
+// A node's tokens as set<text>: their decimal strings, sorted as text (a set's order).
+value token_set(const std::vector<std::int64_t>& tokens) {
+  std::vector<std::string> text;
+  text.reserve(tokens.size());
+  for (const std::int64_t t : tokens) {
+    text.push_back(std::to_string(t));
+  }
+  std::sort(text.begin(), text.end());
+  return text_list(text);
+}
+
+virtual_table local_table(const node_view& node) {
   virtual_table t{"system", "local", {}, {}};
   t.columns = {col("key", "text"),
                col("bootstrapped", "text"),
@@ -61,21 +71,46 @@ virtual_table local_table(const inet_address& local) {
                col("rpc_address", "inet"),
                col("schema_version", "uuid"),
                col("tokens", "set<text>")};
-  const value address = local;
-  t.rows.push_back({"local", "COMPLETED", address, "scopekit", "3.4.4", "datacenter1",
-                    uuid_of(host_id_bytes), address, "4",
-                    "org.apache.cassandra.dht.Murmur3Partitioner", "rack1", "3.11.16", address,
-                    uuid_of(schema_version_bytes), text_list({"0"})});
+  const node_identity& self = node.ring->nodes.at(node.node_index);
+  const value address = node.local;
+  t.rows.push_back({"local", "COMPLETED", address, node.ring->cluster_name, "3.4.4",
+                    self.data_center, self.host_id, address, "4",
+                    "org.apache.cassandra.dht.Murmur3Partitioner", self.rack, "3.11.16", address,
+                    uuid_of(schema_version_bytes), token_set(self.tokens)});
   return t;
 }
 
-virtual_table peers_table() {
+virtual_table peers_table(const node_view& node) {
   virtual_table t{"system", "peers", {}, {}};
   t.columns = {col("peer", "inet"),           col("data_center", "text"),
                col("host_id", "uuid"),        col("preferred_ip", "inet"),
                col("rack", "text"),           col("release_version", "text"),
                col("rpc_address", "inet"),    col("schema_version", "uuid"),
                col("tokens", "set<text>")};
+  for (std::size_t i = 0; i < node.ring->nodes.size(); ++i) {
+    if (i == node.node_index) {
+      continue;
+    }
+    const node_identity& peer = node.ring->nodes[i];
+    const value address = peer.address;
+    t.rows.push_back({address, peer.data_center, peer.host_id, value{null_value{}}, peer.rack, "3.11.16",
+                      address, uuid_of(schema_version_bytes), token_set(peer.tokens)});
+  }
+  return t;
+}
+
+// scopekit's own: what this node has served, so that a test outside the process (a driver
+// against scopekit-cql-server --nodes N) can see where its requests went. A virtual table, as
+// Cassandra 4's system_views are: not in system_schema.
+virtual_table statistics_table(const node_view& node) {
+  virtual_table t{"system_views", "node_statistics", {}, {}};
+  t.columns = {col("key", "text"),          col("requests", "bigint"),
+               col("statements", "bigint"), col("pages", "bigint"),
+               col("rows", "bigint"),       col("authentication_failures", "bigint")};
+  const server_statistics& s = node.statistics;
+  const auto as_bigint = [](std::uint64_t n) { return value{static_cast<std::int64_t>(n)}; };
+  t.rows.push_back({"local", as_bigint(s.requests), as_bigint(s.statements), as_bigint(s.pages),
+                    as_bigint(s.rows), as_bigint(s.authentication_failures)});
   return t;
 }
 
@@ -227,20 +262,23 @@ virtual_table empty_schema_table(std::string_view name) {
 }  // namespace
 
 bool is_system_keyspace(std::string_view keyspace) noexcept {
-  return keyspace == "system" || keyspace == "system_schema";
+  return keyspace == "system" || keyspace == "system_schema" || keyspace == "system_views";
 }
 
 std::optional<virtual_table> system_table(std::string_view keyspace, std::string_view name,
-                                          const database& db, const inet_address& local) {
+                                          const database& db, const node_view& node) {
   if (keyspace == "system") {
     if (name == "local") {
-      return local_table(local);
+      return local_table(node);
     }
     if (name == "peers") {
-      return peers_table();
+      return peers_table(node);
     }
     // peers_v2 included: Cassandra 3.x does not have it, and drivers fall back to peers.
     return std::nullopt;
+  }
+  if (keyspace == "system_views") {
+    return name == "node_statistics" ? std::optional{statistics_table(node)} : std::nullopt;
   }
   if (keyspace != "system_schema") {
     return std::nullopt;

@@ -547,13 +547,18 @@ def main(argv):
         except Exception as e:
             failures.append("FAIL stopping the server: %s" % e)
 
+    return report(failures, cluster_stopped)
+
+
+def report(failures, drivers_stopped):
+    """Prints the failures (or "ok") and returns the exit status; when the driver's threads did
+    not stop, exits at once, since they would keep the interpreter alive."""
     for failure in failures:
         print(failure, file=sys.stderr)
     status = 1 if failures else 0
     if status == 0:
         print("ok")
-    if not cluster_stopped:
-        # Driver threads that did not stop would keep the interpreter alive at exit.
+    if not drivers_stopped:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)

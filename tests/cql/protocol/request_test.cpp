@@ -272,8 +272,32 @@ TEST(RequestFrame, CompressedBodiesAreRejected) {
   EXPECT_EQ(protocol_error_from([&] { decode_request(frame_of(wire)); }).field(), "frame.flags");
 }
 
+TEST(Request, AuthResponseCarriesTheSaslToken) {
+  const bytes token = plain_sasl_token("cassandra", "pa:ss");
+  // SASL PLAIN: NUL, the user, NUL, the password.
+  EXPECT_EQ(token, cat({b({0x00}), str("cassandra"), b({0x00}), str("pa:ss")}));
+  const bytes body = cat({b({0x00, 0x00, 0x00, 0x10}), token});
+  const request_message m = auth_response_request{token};
+  EXPECT_EQ(opcode_of(m), opcode::auth_response);
+  bytes out;
+  byte_writer w{out};
+  encode_request_body(w, m);
+  EXPECT_EQ(out, body);
+  EXPECT_EQ(decode_request_body(opcode::auth_response, body), m);
+}
+
+TEST(Request, AuthResponseMayBeNullButNotTruncated) {
+  const bytes null_token = b({0xFF, 0xFF, 0xFF, 0xFF});
+  EXPECT_EQ(decode_request_body(opcode::auth_response, null_token),
+            request_message{auth_response_request{}});
+  const bytes truncated = b({0x00, 0x00, 0x00, 0x05, 0x00, 0x61});
+  EXPECT_EQ(protocol_error_from([&] { decode_request_body(opcode::auth_response, truncated); })
+                .field(),
+            "auth_response.token");
+}
+
 TEST(RequestFrame, UnsupportedOpcodesAreRejected) {
-  for (const int op : {0x0D, 0x0F, 0x08, 0x00, 0x42}) {
+  for (const int op : {0x0D, 0x08, 0x00, 0x42}) {
     const bytes wire = frame_bytes(0x04, 0, 0, op, bytes{});
     EXPECT_EQ(protocol_error_from([&] { decode_request(frame_of(wire)); }).field(),
               "request.opcode");

@@ -229,8 +229,33 @@ TEST(Response, EventIsKeptOpaque) {
   EXPECT_EQ(encode_body(m), body);
 }
 
-TEST(Response, RequestOnlyAndAuthOpcodesAreRejected) {
-  for (const int op : {0x01, 0x03, 0x07, 0x0E, 0x10, 0x55}) {
+TEST(Response, AuthenticateNamesTheAuthenticator) {
+  const std::string name = "org.apache.cassandra.auth.PasswordAuthenticator";
+  const bytes body = cat({b({0x00, static_cast<std::uint8_t>(name.size())}), str(name)});
+  const response_message m = authenticate_response{name};
+  EXPECT_EQ(opcode_of(m), opcode::authenticate);
+  EXPECT_EQ(encode_body(m), body);
+  EXPECT_EQ(decode_body(opcode::authenticate, body), m);
+}
+
+TEST(Response, AuthSuccessAndChallengeCarryANullableToken) {
+  const bytes null_token = b({0xFF, 0xFF, 0xFF, 0xFF});
+  const bytes two_bytes = b({0x00, 0x00, 0x00, 0x02, 0xAB, 0xCD});
+  EXPECT_EQ(decode_body(opcode::auth_success, null_token),
+            response_message{auth_success_response{}});
+  EXPECT_EQ(encode_body(auth_success_response{}), null_token);
+  const response_message challenge = auth_challenge_response{b({0xAB, 0xCD})};
+  EXPECT_EQ(opcode_of(challenge), opcode::auth_challenge);
+  EXPECT_EQ(encode_body(challenge), two_bytes);
+  EXPECT_EQ(decode_body(opcode::auth_challenge, two_bytes), challenge);
+  EXPECT_EQ(protocol_error_from([&] {
+              decode_body(opcode::auth_success, cat({null_token, b({0x00})}));
+            }).field(),
+            "auth_success");
+}
+
+TEST(Response, RequestOnlyOpcodesAreRejected) {
+  for (const int op : {0x01, 0x07, 0x0F, 0x55}) {
     EXPECT_EQ(protocol_error_from([&] { decode_body(static_cast<opcode>(op), bytes{}); }).field(),
               "response.opcode");
   }

@@ -49,7 +49,7 @@ using bytes = std::vector<std::byte>;
 inline constexpr int receive_timeout_seconds = 5;
 
 /// A connected TCP socket to 127.0.0.1:port with a receive timeout, or -1 (errno says why).
-inline int connect_to(std::uint16_t port) {
+inline int connect_to(std::uint16_t port, const char* ipv4 = "127.0.0.1") {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return -1;
@@ -57,8 +57,8 @@ inline int connect_to(std::uint16_t port) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {  // NOLINT
+  if (::inet_pton(AF_INET, ipv4, &address.sin_addr) != 1 ||
+      ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {  // NOLINT
     const int saved = errno;
     ::close(fd);
     errno = saved;
@@ -124,7 +124,10 @@ inline std::string describe(const response& r) {
       "RESULT Set_keyspace",
       "RESULT Prepared",
       "RESULT Schema_change",
-      "EVENT"};
+      "EVENT",
+      "AUTHENTICATE",
+      "AUTH_CHALLENGE",
+      "AUTH_SUCCESS"};
   return std::string(names.at(r.message.index()));
 }
 
@@ -132,9 +135,10 @@ inline std::string describe(const response& r) {
 class client {
 public:
   /// Connects (a failure to connect is a test failure).
-  explicit client(std::uint16_t port) : fd_(connect_to(port)) {
+  explicit client(std::uint16_t port, const char* ipv4 = "127.0.0.1")
+      : fd_(connect_to(port, ipv4)) {
     if (fd_ < 0) {
-      ADD_FAILURE() << "cannot connect to port " << port << ": " << std::strerror(errno);
+      ADD_FAILURE() << "cannot connect to " << ipv4 << ':' << port << ": " << std::strerror(errno);
     }
   }
   ~client() {

@@ -30,6 +30,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -158,8 +159,22 @@ struct register_request {
   friend bool operator==(const register_request&, const register_request&) = default;
 };
 
-using request_message = std::variant<startup_request, options_request, query_request,
-                                     prepare_request, execute_request, register_request>;
+/// AUTH_RESPONSE (§4.1.2): the client's SASL token ([bytes], null allowed), for the
+/// authenticator named by AUTHENTICATE. For PasswordAuthenticator it is SASL PLAIN:
+/// "\0user\0password" (plain_sasl_token builds it).
+struct auth_response_request {
+  std::optional<std::vector<std::byte>> token;
+
+  friend bool operator==(const auth_response_request&, const auth_response_request&) = default;
+};
+
+/// The SASL PLAIN token (RFC 4616) for `user` and `password`, with no authorization identity:
+/// a zero byte, the user, a zero byte, the password.
+std::vector<std::byte> plain_sasl_token(std::string_view user, std::string_view password);
+
+using request_message =
+    std::variant<startup_request, options_request, query_request, prepare_request,
+                 execute_request, register_request, auth_response_request>;
 
 /// A request frame, decoded: header fields that matter, and the message.
 struct request {

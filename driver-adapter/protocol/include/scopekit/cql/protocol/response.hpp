@@ -135,6 +135,31 @@ struct event_response {
   friend bool operator==(const event_response&, const event_response&) = default;
 };
 
+// ---- AUTHENTICATE, AUTH_CHALLENGE, AUTH_SUCCESS ---------------------------------------------
+
+/// AUTHENTICATE (§4.2.3): the server requires authentication, by the authenticator this
+/// [string] names ("org.apache.cassandra.auth.PasswordAuthenticator"); the client answers
+/// with AUTH_RESPONSE.
+struct authenticate_response {
+  std::string authenticator;
+  friend bool operator==(const authenticate_response&, const authenticate_response&) = default;
+};
+
+/// AUTH_CHALLENGE (§4.2.7): a SASL challenge ([bytes], null allowed); the client answers with
+/// another AUTH_RESPONSE.
+struct auth_challenge_response {
+  std::optional<std::vector<std::byte>> token;
+  friend bool operator==(const auth_challenge_response&, const auth_challenge_response&) =
+      default;
+};
+
+/// AUTH_SUCCESS (§4.2.8): authentication is over and the connection is ready; the final SASL
+/// token ([bytes], null allowed; PasswordAuthenticator sends null).
+struct auth_success_response {
+  std::optional<std::vector<std::byte>> token;
+  friend bool operator==(const auth_success_response&, const auth_success_response&) = default;
+};
+
 // ---- RESULT (§4.2.5) ------------------------------------------------------------------------
 
 /// The [int] kind that starts a RESULT body.
@@ -192,7 +217,8 @@ struct schema_change_result {
 
 using response_message =
     std::variant<error_response, ready_response, supported_response, void_result, rows_result,
-                 set_keyspace_result, prepared_result, schema_change_result, event_response>;
+                 set_keyspace_result, prepared_result, schema_change_result, event_response,
+                 authenticate_response, auth_challenge_response, auth_success_response>;
 
 /// A response frame, decoded.
 struct response {
@@ -212,8 +238,7 @@ opcode opcode_of(const response_message& message) noexcept;
 
 /// Decodes the body of a response with opcode `op`; the message starts at `offset` in `body`
 /// (a Rows result takes `body` over; offsets in errors count from the start of `body`).
-/// protocol_error for an opcode that is not a response or not supported (AUTHENTICATE,
-/// AUTH_CHALLENGE, AUTH_SUCCESS), an unknown result kind, an unknown Schema_change target or
+/// protocol_error for an opcode that is not a response, an unknown result kind, an unknown Schema_change target or
 /// anything malformed.
 response_message decode_response_body(opcode op, std::vector<std::byte> body,
                                       std::size_t offset = 0);

@@ -29,8 +29,30 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace scopekit::cql {
+
+/// A user who may connect to a server that requires authentication.
+struct credentials {
+  std::string user;
+  std::string password;
+};
+
+/// What a server (or one node of a cluster) has served since it was made: counted when a
+/// request is decoded, a statement runs, a page of rows is written.
+struct server_statistics {
+  /// Request frames decoded (every opcode; an unparsable frame is not counted).
+  std::uint64_t requests = 0;
+  /// QUERY and EXECUTE requests.
+  std::uint64_t statements = 0;
+  /// Rows results of SELECTs (every page, empty ones included).
+  std::uint64_t pages = 0;
+  /// Rows in them.
+  std::uint64_t rows = 0;
+  /// AUTH_RESPONSEs refused (ERROR 0x0100).
+  std::uint64_t authentication_failures = 0;
+};
 
 /// How a server listens.
 struct server_options {
@@ -65,6 +87,18 @@ struct server_options {
   /// Connections served at once. A connection beyond them gets ERROR 0x1001 (Overloaded) on
   /// stream 0 and is closed at once. 1,024 by default.
   std::size_t max_connections = 1024;
+  /// The users who may connect. Empty (the default): no authentication, STARTUP is answered
+  /// READY. Otherwise STARTUP is answered AUTHENTICATE naming
+  /// org.apache.cassandra.auth.PasswordAuthenticator, the client sends its user and password
+  /// as SASL PLAIN in AUTH_RESPONSE, and gets AUTH_SUCCESS, or ERROR 0x0100 (bad credentials)
+  /// with Cassandra's wording; until it has authenticated, every other request gets ERROR
+  /// 0x000A, as in Cassandra. The server never logs or prints a password.
+  std::vector<credentials> users;
+  /// How many tokens (vnodes) the node owns on the Murmur3 ring, as system.local reports them.
+  /// At least 1.
+  std::size_t num_tokens = 16;
+  /// The seed the node's tokens and host id are drawn from: the same seed, the same tokens.
+  std::uint64_t token_seed = 0;
 };
 
 /// A misbehaviour the server shows on purpose. A fault applies to QUERY and EXECUTE requests
@@ -147,6 +181,9 @@ public:
 
   /// Connections open right now. Any thread.
   std::size_t connection_count() const noexcept;
+
+  /// What the server has served so far. Any thread.
+  server_statistics statistics() const noexcept;
 
   /// Stops accepting, closes every connection and joins every thread the server started.
   /// Idempotent; does nothing before start(). A later connect to the port is refused.
