@@ -26,7 +26,7 @@ inline constexpr std::int64_t minimum_token = std::numeric_limits<std::int64_t>:
 /// The largest token (Murmur3Partitioner.MAXIMUM).
 inline constexpr std::int64_t maximum_token = std::numeric_limits<std::int64_t>::max();
 
-namespace token_detail {
+namespace detail::murmur3 {
 
 constexpr std::uint64_t rotl(std::uint64_t x, unsigned r) noexcept {
   return (x << r) | (x >> (64U - r));
@@ -67,7 +67,7 @@ constexpr std::uint64_t mix_k2(std::uint64_t k) noexcept {
   return rotl(k * c2, 33) * c1;
 }
 
-}  // namespace token_detail
+}  // namespace detail::murmur3
 
 /// The first 64 bits of MurmurHash3 x64_128 of `bytes` with seed 0, as Cassandra's
 /// MurmurHash.hash3_x64_128 computes them: tail bytes sign-extended (so a key with a byte of
@@ -75,7 +75,7 @@ constexpr std::uint64_t mix_k2(std::uint64_t k) noexcept {
 /// input hashes to 0. This is what the drivers' `murmur3()` returns (the Python driver's
 /// cassandra.murmur3.murmur3).
 constexpr std::int64_t murmur3_hash(std::span<const std::byte> bytes) noexcept {
-  using namespace token_detail;
+  using namespace detail::murmur3;
   const std::size_t length = bytes.size();
   const std::size_t blocks = length / 16;
   std::uint64_t h1 = 0;
