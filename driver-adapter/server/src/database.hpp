@@ -67,11 +67,6 @@ std::int64_t token_of_row_key(std::span<const std::byte> row_key) noexcept;
 /// partitions), and a key stays a byte string, so that a paging state can carry it.
 std::vector<std::byte> row_key(std::span<const std::byte> partition_key);
 
-/// The serialized partition key inside a row key.
-inline std::span<const std::byte> partition_key_of(std::span<const std::byte> row_key) noexcept {
-  return row_key.subspan(token_prefix_size);
-}
-
 // A synthetic table's rows are placed on the ring evenly in order of id, NOT by the Murmur3
 // token of the id (which cannot be inverted: a token range would need the table enumerated or
 // an index of every row). Row `id` of `rows` has the token
