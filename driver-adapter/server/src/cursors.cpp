@@ -23,19 +23,28 @@ namespace {
 
 class stored_cursor final : public row_cursor {
 public:
-  // All rows after `after`, or only the row with key `only`.
+  // The rows in `range` after `after`, or only the row with partition key `only`.
   stored_cursor(const table& t, const std::optional<std::vector<std::byte>>& after,
-                const std::optional<std::vector<std::byte>>& only)
+                const std::optional<std::vector<std::byte>>& only, token_range range)
       : rows_(&t.rows) {
+    if (range.empty()) {
+      it_ = end_ = rows_->end();
+      return;
+    }
     if (only) {
-      it_ = rows_->find(*only);
+      it_ = rows_->find(row_key(*only));
       end_ = it_ == rows_->end() ? it_ : std::next(it_);
-      if (after && it_ != end_ && !bytes_less{}(*after, it_->first)) {
-        it_ = end_;
-      }
     } else {
-      it_ = after ? rows_->upper_bound(*after) : rows_->begin();
-      end_ = rows_->end();
+      // A token prefix alone sorts before every key with that token.
+      it_ = rows_->lower_bound(token_prefix(range.first));
+      end_ = range.last == maximum_token ? rows_->end()
+                                         : rows_->lower_bound(token_prefix(range.last + 1));
+    }
+    if (after && it_ != end_ && !bytes_less{}(*after, it_->first)) {
+      const auto next = rows_->upper_bound(*after);
+      const bool past_end = end_ != rows_->end() &&
+                            (next == rows_->end() || !bytes_less{}(next->first, end_->first));
+      it_ = past_end ? end_ : next;
     }
   }
   bool next() override {
@@ -186,8 +195,9 @@ private:
 
 std::unique_ptr<row_cursor> make_stored_cursor(const table& t,
                                                const std::optional<std::vector<std::byte>>& after,
-                                               const std::optional<std::vector<std::byte>>& only) {
-  return std::make_unique<stored_cursor>(t, after, only);
+                                               const std::optional<std::vector<std::byte>>& only,
+                                               token_range range) {
+  return std::make_unique<stored_cursor>(t, after, only, range);
 }
 
 std::unique_ptr<row_cursor> make_synthetic_cursor(std::int64_t begin, std::int64_t end) {

@@ -7,6 +7,7 @@
 
 #include "scopekit/cql/protocol/big_endian.hpp"
 #include "scopekit/cql/protocol/rows.hpp"
+#include "scopekit/cql/protocol/token.hpp"
 
 #include <array>
 #include <cstddef>
@@ -45,11 +46,25 @@ protected:
   row_cursor& operator=(row_cursor&&) = default;
 };
 
-/// The rows of `t` after the key `after`, or only the row with key `only`. `t` must outlive
-/// the cursor and not change meanwhile (the caller holds the database's mutex).
+/// The tokens a SELECT reads, both ends included; empty when first > last.
+struct token_range {
+  std::int64_t first = minimum_token;
+  std::int64_t last = maximum_token;
+
+  [[nodiscard]] bool empty() const noexcept { return first > last; }
+  [[nodiscard]] bool contains(std::int64_t token) const noexcept {
+    return first <= token && token <= last;
+  }
+};
+
+/// The rows of `t` with tokens in `range`, in token order, after the row key `after` (a paging
+/// state's: any bytes, which can only move the start within the table), or only the row whose
+/// serialized partition key is `only`. `t` must outlive the cursor and not change meanwhile (the
+/// caller holds the database's mutex).
 std::unique_ptr<row_cursor> make_stored_cursor(const table& t,
                                                const std::optional<std::vector<std::byte>>& after,
-                                               const std::optional<std::vector<std::byte>>& only);
+                                               const std::optional<std::vector<std::byte>>& only,
+                                               token_range range);
 
 /// The rows of a synthetic table (database.hpp) with ids in [begin, end).
 std::unique_ptr<row_cursor> make_synthetic_cursor(std::int64_t begin, std::int64_t end);

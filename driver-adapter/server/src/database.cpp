@@ -2,6 +2,7 @@
 #include "database.hpp"
 
 #include "scopekit/cql/protocol/big_endian.hpp"
+#include "scopekit/cql/protocol/token.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -15,6 +16,51 @@ bool bytes_less::operator()(std::span<const std::byte> a,
   const std::size_t n = std::min(a.size(), b.size());
   const int c = n == 0 ? 0 : std::memcmp(a.data(), b.data(), n);
   return c < 0 || (c == 0 && a.size() < b.size());
+}
+
+namespace {
+
+__extension__ using uint128 = unsigned __int128;  // GCC and Clang; -Wpedantic accepts it so
+
+constexpr std::uint64_t sign_bit = 0x8000000000000000ULL;
+constexpr uint128 ring_steps = ~std::uint64_t{0};  // 2^64 - 1
+
+}  // namespace
+
+std::array<std::byte, token_prefix_size> token_prefix(std::int64_t token) noexcept {
+  std::array<std::byte, token_prefix_size> out{};
+  store_be(static_cast<std::uint64_t>(token) ^ sign_bit, out);
+  return out;
+}
+
+std::int64_t token_of_row_key(std::span<const std::byte> row_key) noexcept {
+  return static_cast<std::int64_t>(load_be<std::uint64_t>(row_key) ^ sign_bit);
+}
+
+std::vector<std::byte> row_key(std::span<const std::byte> partition_key) {
+  std::vector<std::byte> out(token_prefix_size + partition_key.size());
+  const auto prefix = token_prefix(murmur3_token(partition_key));
+  std::copy(prefix.begin(), prefix.end(), out.begin());
+  std::copy(partition_key.begin(), partition_key.end(), out.begin() + token_prefix_size);
+  return out;
+}
+
+std::int64_t synthetic_token(std::int64_t id, std::int64_t rows) noexcept {
+  const uint128 offset = static_cast<uint128>(id) * ring_steps / static_cast<uint128>(rows);
+  // minimum_token + 1 + offset, in unsigned arithmetic: offset <= 2^64 - 2.
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(minimum_token) + 1U +
+                                   static_cast<std::uint64_t>(offset));
+}
+
+std::int64_t synthetic_first_id(std::int64_t token, std::int64_t rows) noexcept {
+  if (token <= minimum_token + 1) {
+    return 0;
+  }
+  // floor(id * S / rows) >= u  <=>  id * S >= u * rows  <=>  id >= ceil(u * rows / S), where u is
+  // the token's distance from minimum_token + 1 and S = 2^64 - 1.
+  const std::uint64_t u = static_cast<std::uint64_t>(token) - static_cast<std::uint64_t>(minimum_token) - 1U;
+  const uint128 id = (static_cast<uint128>(u) * static_cast<uint128>(rows) + ring_steps - 1) / ring_steps;
+  return id >= static_cast<uint128>(rows) ? rows : static_cast<std::int64_t>(id);
 }
 
 uuid table_id(std::string_view keyspace, std::string_view table) noexcept {

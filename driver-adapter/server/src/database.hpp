@@ -52,13 +52,45 @@ inline void synthetic_payload(std::int64_t id,
   std::memcpy(out.data(), synthetic_pattern.data() + first, synthetic_payload_size);
 }
 
+/// Bytes of a row key before the serialized partition key: the token, order-preserving.
+inline constexpr std::size_t token_prefix_size = 8;
+
+/// `token` as 8 bytes that memcmp orders as the tokens are ordered: big-endian with the sign
+/// bit flipped (minimum_token is all zeros, maximum_token all ones).
+std::array<std::byte, token_prefix_size> token_prefix(std::int64_t token) noexcept;
+
+/// The token a row key (or a token prefix) starts with. Precondition: at least 8 bytes.
+std::int64_t token_of_row_key(std::span<const std::byte> row_key) noexcept;
+
+/// The key of a stored table's row: token_prefix(murmur3_token(partition_key)), then
+/// partition_key. The row map iterates in token order, then by key bytes (as Cassandra orders
+/// partitions), and a key stays a byte string, so that a paging state can carry it.
+std::vector<std::byte> row_key(std::span<const std::byte> partition_key);
+
+// A synthetic table's rows are placed on the ring evenly in order of id, NOT by the Murmur3
+// token of the id (which cannot be inverted: a token range would need the table enumerated or
+// an index of every row). Row `id` of `rows` has the token
+//
+//   minimum_token + 1 + floor(id * (2^64 - 1) / rows)
+//
+// computed exactly in 128 bits: id 0 has minimum_token + 1, the largest id at most
+// maximum_token, every token differs (the step (2^64 - 1) / rows is at least 2 for any
+// int64_t rows), so token order is id order and a token range is an interval of ids, found by
+// arithmetic. token(id) reports these tokens; docs/reference/cql_server.md says why.
+
+/// The token of synthetic row `id` of a table of `rows` rows. Precondition: 0 <= id < rows.
+std::int64_t synthetic_token(std::int64_t id, std::int64_t rows) noexcept;
+
+/// The first id of a synthetic table of `rows` rows whose token is >= `token` (rows if none).
+std::int64_t synthetic_first_id(std::int64_t token, std::int64_t rows) noexcept;
+
 struct table {
   std::string keyspace;
   std::string name;
   std::vector<column_definition> columns;
   std::size_t partition_key = 0;
   uuid id;
-  /// Rows by the serialized partition key (the iteration order of SELECT).
+  /// Rows by row_key (the token, then the serialized partition key): the order of SELECT.
   std::map<std::vector<std::byte>, stored_row, bytes_less> rows;
   /// Engaged for a synthetic table (id bigint PRIMARY KEY, name text, payload blob) of that
   /// many rows, ids 0 to n - 1; `rows` stays empty.

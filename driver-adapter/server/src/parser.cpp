@@ -546,10 +546,7 @@ private:
     } else {
       s.columns.emplace();
       do {
-        s.columns->push_back(name("a column name or *"));
-        if (peek_symbol("(")) {
-          throw unsupported("a function call in a selection");
-        }
+        s.columns->push_back(selection());
         if (peek_word("as")) {
           throw unsupported("AS in a selection");
         }
@@ -559,14 +556,7 @@ private:
     s.table = table_name();
     if (accept_word("where")) {
       do {
-        relation r;
-        r.column = name("a column name");
-        if (accept_word("in") || peek_symbol("<") || peek_symbol(">")) {
-          throw unsupported("a relation other than = in WHERE");
-        }
-        expect_symbol("=");
-        r.value = literal();
-        s.where.push_back(std::move(r));
+        s.where.push_back(where_relation());
       } while (accept_word("and"));
     }
     if (accept_word("order")) {
@@ -580,6 +570,75 @@ private:
       s.allow_filtering = true;
     }
     return s;
+  }
+
+  // True if the next tokens are `token (`: the token function, not a column named token.
+  bool at_token_call() {
+    const token* next = tokens_.peek(1);
+    return peek_word("token") && next != nullptr && next->type == token::kind::symbol &&
+           next->text == "(";
+  }
+
+  // A column or token(column) in a selection.
+  selector selection() {
+    selector out;
+    if (at_token_call()) {
+      tokens_.advance();
+      expect_symbol("(");
+      out.column = name("a column name");
+      if (peek_symbol(",")) {
+        throw unsupported("token() of more than one column (composite partition keys)");
+      }
+      expect_symbol(")");
+      out.token = true;
+      return out;
+    }
+    out.column = name("a column name or *");
+    if (peek_symbol("(")) {
+      throw unsupported("a function call other than token() in a selection");
+    }
+    return out;
+  }
+
+  // `column = term` or `token(columns) <op> term`.
+  relation where_relation() {
+    relation r;
+    if (at_token_call()) {
+      tokens_.advance();
+      expect_symbol("(");
+      do {
+        r.token_columns.push_back(name("a column name"));
+      } while (accept_symbol(","));
+      expect_symbol(")");
+      r.op = comparison();
+      if (at_token_call()) {
+        throw unsupported("token() on the right of a relation (bind the token: token(k) > ?)");
+      }
+      r.value = literal();
+      return r;
+    }
+    r.column = name("a column name");
+    if (accept_word("in") || peek_symbol("<") || peek_symbol(">")) {
+      throw unsupported("a relation other than = in WHERE (but on token(key))");
+    }
+    expect_symbol("=");
+    r.value = literal();
+    return r;
+  }
+
+  // =, <, <=, >, >= (the lexer makes "<=" two symbols).
+  relation::comparison comparison() {
+    using enum relation::comparison;
+    if (accept_symbol("=")) {
+      return eq;
+    }
+    if (accept_symbol("<")) {
+      return accept_symbol("=") ? le : lt;
+    }
+    if (accept_symbol(">")) {
+      return accept_symbol("=") ? ge : gt;
+    }
+    fail("=, <, <=, > or >=");
   }
 
   insert_statement insert() {

@@ -98,14 +98,25 @@ struct insert_statement {
   std::vector<term> values;  // one per column
 };
 
-/// `column = term` in a WHERE clause.
+/// `column = term` in a WHERE clause, or `token(columns) <op> term` (=, <, <=, >, >=).
 struct relation {
-  std::string column;
+  enum class comparison : std::uint8_t { eq, lt, le, gt, ge };
+  std::string column;                      // not on token: the column
+  std::vector<std::string> token_columns;  // on token: token()'s arguments (at least one)
+  comparison op = comparison::eq;
   term value;
+
+  [[nodiscard]] bool on_token() const noexcept { return !token_columns.empty(); }
+};
+
+/// A column of a SELECT's result: a column, or token(column) (Cassandra's system.token).
+struct selector {
+  std::string column;
+  bool token = false;
 };
 
 struct select_statement {
-  std::optional<std::vector<std::string>> columns;  // nullopt: *
+  std::optional<std::vector<selector>> columns;  // nullopt: *
   qualified_name table;
   std::vector<relation> where;  // joined by AND
   std::optional<term> limit;

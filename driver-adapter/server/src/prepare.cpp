@@ -26,9 +26,10 @@ class marker_specs {
 public:
   explicit marker_specs(std::size_t count) : markers_(count) {}
 
-  // `t` is the value of `column` of `table` (or, with a name, the LIMIT: an int).
+  // `t` is the value of `column` of `table` (or, with a name, a value of `type` that is no
+  // column's: the LIMIT, an int; a token bound, a bigint).
   void note(const term& t, const resolved_table& table, std::size_t column,
-            std::string_view name_override = {}) {
+            std::string_view name_override = {}, type_id type = type_id::int_) {
     if (t.type != term::kind::marker) {
       if (has_marker(t)) {
         throw invalid(
@@ -45,7 +46,7 @@ public:
         key_markers_.push_back(static_cast<std::uint16_t>(t.marker));
       }
     } else {
-      markers_[t.marker] = column_spec{spec, std::string(name_override), type_id::int_};
+      markers_[t.marker] = column_spec{spec, std::string(name_override), type};
     }
   }
 
@@ -72,16 +73,7 @@ private:
 result_metadata select_result(const select_statement& select, const resolved_table& table) {
   result_metadata out;
   out.global_table = table_spec{table.keyspace, table.name};
-  if (select.columns) {
-    for (const std::string& name : *select.columns) {
-      const std::size_t i = table.column(name);
-      out.columns.push_back(column_spec{*out.global_table, name, table.columns[i].type.type});
-    }
-  } else {
-    for (const auto& c : table.columns) {
-      out.columns.push_back(column_spec{*out.global_table, c.name, c.type.type});
-    }
-  }
+  out.columns = selection_specs(table, resolve_selection(select.columns, table));
   out.column_count = static_cast<std::int32_t>(out.columns.size());
   return out;
 }
@@ -102,7 +94,12 @@ prepared_result describe(const parsed_statement& parsed, const std::string& curr
   } else if (const auto* select = std::get_if<select_statement>(&parsed.body)) {
     table = resolve(select->table, current_keyspace, state);
     for (const relation& r : select->where) {
-      markers.note(r.value, *table, table->column(r.column));
+      if (r.on_token()) {
+        check_token_arguments(r, *table);
+        markers.note(r.value, *table, 0, token_marker_name, type_id::bigint);
+      } else {
+        markers.note(r.value, *table, table->column(r.column));
+      }
     }
     if (select->limit) {
       markers.note(*select->limit, *table, 0, "[limit]");

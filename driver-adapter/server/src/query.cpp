@@ -2,6 +2,7 @@
 // (select.cpp, schema.cpp), and what they share: names resolved to tables, errors answered.
 #include "query.hpp"
 
+#include <algorithm>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -81,6 +82,7 @@ resolved_table resolve(const qualified_name& name, const std::string& current,
       throw invalid(unconfigured(out.name));
     }
     out.columns = out.system->columns;
+    out.token_key = 0;  // every system table's first column is its partition key, as in 3.11
     return out;
   }
   const auto ks = db.keyspaces.find(out.keyspace);
@@ -94,7 +96,62 @@ resolved_table resolve(const qualified_name& name, const std::string& current,
   out.stored = t->second;
   out.columns = out.stored->columns;
   out.partition_key = out.stored->partition_key;
+  out.token_key = out.stored->partition_key;
   return out;
+}
+
+std::vector<output_column> resolve_selection(const std::optional<std::vector<selector>>& selection,
+                                             const resolved_table& t) {
+  std::vector<output_column> out;
+  if (!selection) {
+    for (std::size_t i = 0; i < t.columns.size(); ++i) {
+      out.push_back({i, false});
+    }
+    return out;
+  }
+  for (const selector& s : *selection) {
+    const std::size_t column = t.column(s.column);
+    if (s.token && t.columns[column].type.type != t.columns[t.token_key].type.type) {
+      throw invalid("Type error: " + s.column +
+                    " cannot be passed as argument 0 of function system.token of type " +
+                    t.columns[t.token_key].type.cql);
+    }
+    out.push_back({column, s.token});
+  }
+  return out;
+}
+
+std::vector<column_spec> selection_specs(const resolved_table& t,
+                                         const std::vector<output_column>& columns) {
+  const table_spec table{t.keyspace, t.name};
+  std::vector<column_spec> out;
+  out.reserve(columns.size());
+  for (const output_column& c : columns) {
+    const column_definition& d = t.columns[c.column];
+    if (c.token) {
+      out.push_back(column_spec{table, "system.token(" + d.name + ")", type_id::bigint});
+    } else {
+      out.push_back(column_spec{table, d.name, d.type.type});
+    }
+  }
+  return out;
+}
+
+void check_token_arguments(const relation& r, const resolved_table& t) {
+  std::vector<std::size_t> columns;
+  for (const std::string& name : r.token_columns) {
+    columns.push_back(t.column(name));
+  }
+  if (std::find(columns.begin(), columns.end(), t.token_key) == columns.end()) {
+    throw invalid(
+        "The token() function must be applied to all partition key components or none of them");
+  }
+  if (std::count(columns.begin(), columns.end(), t.token_key) > 1) {
+    throw invalid("The token() function contains duplicate partition key components");
+  }
+  if (columns.size() > 1) {
+    throw invalid("The token() function must contains only partition key components");
+  }
 }
 
 void answer_error(byte_writer& out, std::size_t mark, std::int16_t stream,

@@ -36,12 +36,37 @@ struct resolved_table {
   std::string name;
   std::vector<column_definition> columns;
   std::optional<std::size_t> partition_key;  // nullopt for system tables
+  std::size_t token_key = 0;                 // the column token() takes: the partition key
   std::shared_ptr<table> stored;             // null for system tables
   std::optional<virtual_table> system;       // engaged for system tables
 
   /// The index of `column_name`; invalid ("Undefined column name") if there is none.
   std::size_t column(const std::string& column_name) const;
 };
+
+/// A column of a SELECT's result: a table column's cells, or their tokens (token(column)).
+struct output_column {
+  std::size_t column = 0;
+  bool token = false;
+};
+
+/// The name Cassandra gives the bind marker of a token relation (`token(k) > ?`), a bigint.
+inline constexpr std::string_view token_marker_name = "partition key token";
+
+/// The result columns of `selection` (nullopt: *). invalid for an unknown column, or token()
+/// of a column whose type is not the partition key's (Cassandra's "Type error").
+std::vector<output_column> resolve_selection(const std::optional<std::vector<selector>>& selection,
+                                             const resolved_table& t);
+
+/// The specs of the result columns: a column's name and type; token(c) is named
+/// "system.token(c)" (as Cassandra 3.11 names it) and is a bigint.
+std::vector<column_spec> selection_specs(const resolved_table& t,
+                                         const std::vector<output_column>& columns);
+
+/// Checks token()'s arguments in a relation: the partition key, no other column; invalid with
+/// Cassandra's message otherwise ("The token() function must be applied to all partition key
+/// components or none of them", ...).
+void check_token_arguments(const relation& r, const resolved_table& t);
 
 /// Finds the table; the caller holds db.mutex (shared at least). invalid if it or its
 /// keyspace does not exist.

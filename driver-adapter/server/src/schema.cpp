@@ -58,7 +58,10 @@ void run_insert(byte_writer& out, std::int16_t stream, const insert_statement& s
   if (!key) {
     throw invalid("Some partition key parts are missing: " + t.columns[*t.partition_key].name);
   }
-  auto [row, inserted] = t.stored->rows.try_emplace(std::move(*key));
+  if (key->empty()) {
+    throw invalid("Key may not be empty");  // Cassandra's words; its token would be the minimum
+  }
+  auto [row, inserted] = t.stored->rows.try_emplace(row_key(*key));
   if (inserted) {
     row->second.resize(t.columns.size());
   }

@@ -33,35 +33,133 @@ bool matches(row_cursor& rows, const std::vector<condition>& conditions) {
 /// What one request of a SELECT reads, and where its page starts.
 struct select_plan {
   resolved_table table;
-  std::vector<std::size_t> selected;          // column indexes, in the result's order
+  std::vector<output_column> output;          // the result's columns
+  std::vector<std::size_t> selected;          // their column indexes (when none is a token)
+  bool token_selected = false;                // some result column is token(column)
   std::optional<std::vector<std::byte>> key;  // WHERE on the partition key: that row only
   std::vector<condition> conditions;          // WHERE on other columns: filters
+  token_range tokens;                         // WHERE token(key) ...: the tokens read
   std::optional<std::int64_t> limit;
   paging_position position;
   bool paged = false;
   std::int64_t room = 0;  // the most rows this page may hold
 };
 
-std::vector<std::size_t> selected_columns(const select_statement& s, const resolved_table& t) {
-  std::vector<std::size_t> selected;
-  if (s.columns) {
-    for (const std::string& name : *s.columns) {
-      selected.push_back(t.column(name));
-    }
-  } else {
-    for (std::size_t i = 0; i < t.columns.size(); ++i) {
-      selected.push_back(i);
-    }
+void select_columns(const select_statement& s, select_plan& plan) {
+  plan.output = resolve_selection(s.columns, plan.table);
+  for (const output_column& c : plan.output) {
+    plan.selected.push_back(c.column);
+    plan.token_selected = plan.token_selected || c.token;
   }
-  return selected;
 }
 
-// WHERE: the partition key picks one row; other columns filter (system tables, or with
-// ALLOW FILTERING).
+// The token relations of a WHERE clause, merged as Cassandra 3.11 merges them (its messages).
+class token_restriction {
+public:
+  explicit token_restriction(std::string key) : key_(std::move(key)) {}
+
+  void add(relation::comparison op, std::int64_t value) {
+    using enum relation::comparison;
+    if (op == eq) {
+      if (start_ || end_) {
+        throw invalid("Columns \"" + key_ +
+                      "\" cannot be restricted by both an equality and an inequality relation");
+      }
+      if (eq_) {
+        throw more_than_one_with_equal();
+      }
+      eq_ = value;
+      return;
+    }
+    if (eq_) {
+      throw more_than_one_with_equal();
+    }
+    const bool start = op == gt || op == ge;
+    std::optional<bound>& b = start ? start_ : end_;
+    if (b) {
+      throw invalid(std::string("More than one restriction was found for the ") +
+                    (start ? "start" : "end") + " bound on " + key_);
+    }
+    b = bound{value, op == ge || op == le};
+  }
+
+  [[nodiscard]] bool any() const noexcept { return eq_ || start_ || end_; }
+
+  // The tokens the relations admit. As in Cassandra, an end bound at the minimum token is no
+  // end: (t, minimum] is the range from t to the end of the ring (the drivers' unwrapped
+  // last range).
+  [[nodiscard]] token_range range() const noexcept {
+    if (eq_) {
+      return {*eq_, *eq_};
+    }
+    token_range out;
+    if (start_) {
+      if (!start_->inclusive && start_->value == maximum_token) {
+        return {maximum_token, minimum_token};  // empty
+      }
+      out.first = start_->inclusive ? start_->value : start_->value + 1;
+    }
+    if (end_ && end_->value != minimum_token) {
+      out.last = end_->inclusive ? end_->value : end_->value - 1;
+    }
+    return out;
+  }
+
+private:
+  struct bound {
+    std::int64_t value;
+    bool inclusive;
+  };
+
+  statement_error more_than_one_with_equal() const {
+    return invalid(key_ + " cannot be restricted by more than one relation if it includes an Equal");
+  }
+
+  std::string key_;
+  std::optional<std::int64_t> eq_;
+  std::optional<bound> start_;
+  std::optional<bound> end_;
+};
+
+// A token relation's value: a bigint, not null.
+std::int64_t bind_token(const term& value, const query_parameters& parameters) {
+  const bound_value v = bind_term(value, type_id::bigint, parameters.values, token_marker_name);
+  if (v.state == bound_value::kind::null) {
+    throw invalid("Invalid null value for " + std::string(token_marker_name));
+  }
+  if (v.state == bound_value::kind::unset) {
+    throw invalid("Invalid unset value for " + std::string(token_marker_name));
+  }
+  return bigint_of(v.bytes);
+}
+
+// WHERE: the partition key picks one row; token(key) picks a range of tokens; other columns
+// filter (system tables, or with ALLOW FILTERING).
 void bind_where(const select_statement& s, const query_parameters& parameters, select_plan& plan) {
   const resolved_table& t = plan.table;
+  const std::string& key_name = t.columns[t.token_key].name;
+  token_restriction tokens{key_name};
+  bool key_relation = false;
+  const auto both = [&] {
+    return invalid("Columns \"" + key_name +
+                   "\" cannot be restricted by both a normal relation and a token relation");
+  };
   for (const relation& r : s.where) {
+    if (r.on_token()) {
+      check_token_arguments(r, t);
+      if (key_relation) {
+        throw both();
+      }
+      tokens.add(r.op, bind_token(r.value, parameters));
+      continue;
+    }
     const std::size_t column = t.column(r.column);
+    if (column == t.token_key) {
+      if (tokens.any()) {
+        throw both();
+      }
+      key_relation = true;
+    }
     bound_value v = bind_term(r.value, t.columns[column].type.type, parameters.values, r.column);
     if (v.state == bound_value::kind::null) {
       throw invalid("Invalid null value in condition for column " + r.column);
@@ -86,6 +184,7 @@ void bind_where(const select_statement& s, const query_parameters& parameters, s
       plan.conditions.push_back({column, std::move(v.bytes)});
     }
   }
+  plan.tokens = tokens.range();
 }
 
 std::optional<std::int64_t> bind_limit(const select_statement& s,
@@ -121,7 +220,7 @@ select_plan plan_select(const select_statement& s, const std::string& current_ke
                         const query_parameters& parameters, const connection_state& state) {
   select_plan plan;
   plan.table = resolve(s.table, current_keyspace, state);
-  plan.selected = selected_columns(s, plan.table);
+  select_columns(s, plan);
   bind_where(s, parameters, plan);
   plan.limit = bind_limit(s, parameters);
   plan.position = start_position(parameters);
@@ -136,9 +235,11 @@ select_plan plan_select(const select_statement& s, const std::string& current_ke
   return plan;
 }
 
-// A system table's rows, serialized once for the cursor.
-std::vector<stored_row> serialized_rows(const virtual_table& system) {
-  std::vector<stored_row> out;
+// A system table's rows with tokens in the plan's range, serialized once for the cursor, in
+// token order (then by key; rows of one partition keep their order).
+std::vector<stored_row> serialized_rows(const virtual_table& system, const select_plan& plan) {
+  std::vector<std::pair<std::vector<std::byte>, stored_row>> keyed;
+  const std::size_t key = plan.table.token_key;
   for (const auto& values : system.rows) {
     stored_row row;
     for (std::size_t i = 0; i < values.size(); ++i) {
@@ -148,7 +249,18 @@ std::vector<stored_row> serialized_rows(const virtual_table& system) {
         row.emplace_back(serialize_value(system.columns[i].type.type, values[i]));
       }
     }
-    out.push_back(std::move(row));
+    std::vector<std::byte> k = row_key(row[key] ? std::span<const std::byte>(*row[key])
+                                                : std::span<const std::byte>{});
+    if (plan.tokens.contains(token_of_row_key(k))) {
+      keyed.emplace_back(std::move(k), std::move(row));
+    }
+  }
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& a, const auto& b) { return bytes_less{}(a.first, b.first); });
+  std::vector<stored_row> out;
+  out.reserve(keyed.size());
+  for (auto& entry : keyed) {
+    out.push_back(std::move(entry.second));
   }
   return out;
 }
@@ -184,10 +296,18 @@ std::unique_ptr<row_cursor> open_cursor(const select_plan& plan,
       const std::int64_t id = plan.key->size() == 8 ? bigint_of(*plan.key) : -1;
       begin = std::max(begin, id);
       end = id >= 0 && id < n ? id + 1 : 0;
+    } else if (plan.tokens.empty()) {
+      end = 0;
+    } else {
+      // Ids are placed on the ring in order (database.hpp): a token range is an id interval.
+      begin = std::max(begin, synthetic_first_id(plan.tokens.first, n));
+      if (plan.tokens.last != maximum_token) {
+        end = synthetic_first_id(plan.tokens.last + 1, n);
+      }
     }
     return make_synthetic_cursor(begin, end);
   }
-  return make_stored_cursor(*t.stored, after, plan.key);
+  return make_stored_cursor(*t.stored, after, plan.key, plan.tokens);
 }
 
 result_metadata rows_metadata(const select_plan& plan, bool skip_metadata) {
@@ -199,10 +319,7 @@ result_metadata rows_metadata(const select_plan& plan, bool skip_metadata) {
     return metadata;
   }
   metadata.global_table = table_spec{t.keyspace, t.name};
-  for (const std::size_t i : plan.selected) {
-    metadata.columns.push_back(
-        column_spec{*metadata.global_table, t.columns[i].name, t.columns[i].type.type});
-  }
+  metadata.columns = selection_specs(t, plan.output);
   return metadata;
 }
 
@@ -220,6 +337,23 @@ void write_empty_page(byte_writer& out, std::int16_t stream, result_metadata met
   const std::size_t start = begin_frame(out, response_version, 0, stream, opcode::result);
   rows_encoder(out, metadata).finish();
   end_frame(out, start);
+}
+
+// Adds the current row's result columns to `page`, computing the tokens of token(column): a
+// synthetic table's placement of the id (database.hpp), else the Murmur3 token of the cell.
+void append_with_tokens(rows_encoder& page, row_cursor& rows, const select_plan& plan) {
+  const std::optional<std::int64_t> synthetic =
+      plan.table.stored ? plan.table.stored->synthetic_rows : std::nullopt;
+  for (const output_column& c : plan.output) {
+    const cell_view v = rows.cell(c.column);
+    if (!v) {
+      page.add_null();
+    } else if (!c.token) {
+      page.add_cell(*v);
+    } else {
+      page.add_bigint(synthetic ? synthetic_token(bigint_of(*v), *synthetic) : murmur3_token(*v));
+    }
+  }
 }
 
 // What fill_page wrote.
@@ -241,7 +375,11 @@ page_fill fill_page(rows_encoder& page, const std::vector<std::byte>& buffer, ro
       fill.more = true;
       break;
     }
-    rows.append_row(page, plan.selected);
+    if (plan.token_selected) {
+      append_with_tokens(page, rows, plan);
+    } else {
+      rows.append_row(page, plan.selected);
+    }
     ++fill.count;
     rows.mark();
     fill.marked = true;
@@ -352,7 +490,7 @@ void run_select(byte_writer& out, std::int16_t stream, const select_statement& s
   const std::shared_lock lock{state.shared->db.mutex};
   const select_plan plan = plan_select(s, current_keyspace, parameters, state);
   const std::vector<stored_row> system_rows =
-      plan.table.system ? serialized_rows(*plan.table.system) : std::vector<stored_row>{};
+      plan.table.system ? serialized_rows(*plan.table.system, plan) : std::vector<stored_row>{};
   const std::unique_ptr<row_cursor> rows = open_cursor(plan, system_rows);
   result_metadata metadata = rows_metadata(plan, parameters.skip_metadata);
   node_counters& counters = state.shared->counters;

@@ -21,6 +21,7 @@ import logging
 import os
 import queue
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -37,12 +38,14 @@ CLUSTER_SHUTDOWN_TIMEOUT = 20
 DEMO_ROWS = 2500
 PREPARED_ROWS = 50  # ids 0..49, inserted through a prepared statement
 LITERAL_IDS = (100, 101, 102)  # inserted with literal CQL (100, 101) and driver-inlined %s (102)
+MIN_TOKEN = -2 ** 63
 MAX_PAGES = 1000  # a paging loop that runs longer than this is a server that never ends a query
 
 try:
     import cassandra
     from cassandra import InvalidRequest
     from cassandra.cluster import Cluster
+    from cassandra.metadata import Murmur3Token
     from cassandra.protocol import SyntaxException
     from cassandra.query import SimpleStatement
 except ImportError as error:
@@ -454,6 +457,32 @@ def scenario(cluster, session):
     check_equal(sum(len(p) for p in pages), 1500,
                 "rows of SELECT id FROM demo.rows LIMIT 1500 with fetch_size=1000")
     check(len(pages) >= 2, "LIMIT 1500 with fetch_size=1000 came back in one page")
+
+    yield "tokens: token(id) is the driver's Murmur3 token; token ranges read every row once"
+    stored = [tuple(r) for r in execute(session, "SELECT token(id), id FROM interop.t")]
+    check_equal(stored, sorted(stored), "SELECT token(id), id FROM interop.t in token order")
+    for token, i in stored:
+        check_equal(token, Murmur3Token.hash_fn(struct.pack(">i", i)), "token(id) of id %d" % i)
+    ranged = session.prepare("SELECT token(id), id FROM demo.rows "
+                             "WHERE token(id) > ? AND token(id) <= ?")
+    check_equal([(c.name, c.type.typename) for c in ranged.column_metadata],
+                [("partition key token", "bigint")] * 2, "the markers of a token range")
+    ranged.fetch_size = 300
+    bounds = [MIN_TOKEN, -2 ** 62, -1, 0, 123456789, 2 ** 62, MIN_TOKEN]  # ends at the ring's end
+    seen = []
+    for start, end in zip(bounds, bounds[1:]):
+        result = execute(session, ranged, [start, end])
+        previous = start
+        while True:
+            for token, i in result.current_rows:
+                check(start < token and (end == MIN_TOKEN or token <= end) and token >= previous,
+                      "row %d: token %d out of order or outside (%d, %d]" % (i, token, start, end))
+                previous = token
+                seen.append(i)
+            if result.paging_state is None:
+                break
+            result = execute(session, ranged, [start, end], paging_state=result.paging_state)
+    check_equal(sorted(seen), list(range(DEMO_ROWS)), "demo.rows read range by range")
 
     yield "USE interop, then unqualified statements"
     result = execute(session, "USE interop")

@@ -6,15 +6,18 @@
 
 #include "support/cql/test_client.hpp"
 
+#include "scopekit/cql/protocol/big_endian.hpp"
 #include "scopekit/cql/protocol/data_type.hpp"
 #include "scopekit/cql/protocol/request.hpp"
 #include "scopekit/cql/protocol/response.hpp"
 #include "scopekit/cql/protocol/rows.hpp"
+#include "scopekit/cql/protocol/token.hpp"
 #include "scopekit/cql/protocol/value.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -24,6 +27,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -99,6 +103,27 @@ std::vector<std::int32_t> iota_ints(std::int32_t begin, std::int32_t end) {
     out.push_back(i);
   }
   return out;
+}
+
+/// The Murmur3 token of an int key (4 bytes big-endian), as Cassandra's token(id).
+std::int64_t int_token(std::int32_t id) {
+  std::array<std::byte, 4> key{};
+  store_be(id, key);
+  return murmur3_token(key);
+}
+
+/// `ids` (int keys) in the order a stored table returns them: by token.
+std::vector<std::int32_t> token_ordered(std::vector<std::int32_t> ids) {
+  std::sort(ids.begin(), ids.end(),
+            [](std::int32_t a, std::int32_t b) { return int_token(a) < int_token(b); });
+  return ids;
+}
+
+/// The first `n` of `ids` in token order.
+std::vector<std::int32_t> first_by_token(std::vector<std::int32_t> ids, std::size_t n) {
+  ids = token_ordered(std::move(ids));
+  ids.resize(std::min(n, ids.size()));
+  return ids;
 }
 
 /// What a synthetic row's payload must be: byte i is (id * 31 + i) mod 256.
@@ -1031,13 +1056,14 @@ TEST_F(CqlStatements, ANotSetValueLeavesTheColumnUnchanged) {
 
 TEST_F(CqlStatements, LimitTakesALiteralOrABindMarker) {
   create_paged_table(5);
-  EXPECT_EQ(ints_of(select("SELECT id FROM ks.p LIMIT 2"), "id"), iota_ints(0, 2));
+  // Rows come in token order: the first rows by token.
+  EXPECT_EQ(ints_of(select("SELECT id FROM ks.p LIMIT 2"), "id"), first_by_token(iota_ints(0, 5), 2));
   EXPECT_EQ(ints_of(select("SELECT id FROM ks.p LIMIT ?", with_values({query_value::of(3)})), "id"),
-            iota_ints(0, 3));
-  EXPECT_EQ(ints_of(select("SELECT id FROM ks.p LIMIT 100"), "id"), iota_ints(0, 5));
+            first_by_token(iota_ints(0, 5), 3));
+  EXPECT_EQ(ints_of(select("SELECT id FROM ks.p LIMIT 100"), "id"), token_ordered(iota_ints(0, 5)));
   const auto id = prepared_id("SELECT id FROM ks.p LIMIT ?");
   EXPECT_EQ(ints_of(rows_of(c().execute(id, with_values({query_value::of(4)}))), "id"),
-            iota_ints(0, 4));
+            first_by_token(iota_ints(0, 5), 4));
 }
 
 TEST_F(CqlStatements, LimitMustBeStrictlyPositive) {
@@ -1116,7 +1142,7 @@ TEST_F(CqlStatements, FilteringOnARegularColumnNeedsAllowFiltering) {
   EXPECT_TRUE(contains(e.message, "use ALLOW FILTERING")) << e.message;
 
   EXPECT_EQ(ints_of(select("SELECT id FROM ks.kv WHERE v = 'even' ALLOW FILTERING"), "id"),
-            (std::vector{0, 2, 4}));
+            token_ordered({0, 2, 4}));
   EXPECT_EQ(
       ints_of(select("SELECT id FROM ks.kv WHERE v = 'odd' AND n = 30 ALLOW FILTERING"), "id"),
       std::vector{3});
@@ -1126,7 +1152,7 @@ TEST_F(CqlStatements, FilteringOnARegularColumnNeedsAllowFiltering) {
   EXPECT_EQ(ints_of(select("SELECT id FROM ks.kv WHERE v = ? LIMIT 2 ALLOW FILTERING",
                            with_values({query_value::of("odd")})),
                     "id"),
-            (std::vector{1, 3}));
+            first_by_token({1, 3, 5}, 2));
 }
 
 TEST_F(CqlStatements, FilteringSkipsNullCells) {
@@ -1217,7 +1243,7 @@ TEST_F(CqlStatements, PagingAStoredTableGivesEveryRowOnceInOrder) {
     for (std::size_t i = 0; i + 1 < pages.size(); ++i) {
       EXPECT_EQ(pages[i].row_count(), static_cast<std::size_t>(page_size)) << "page " << i;
     }
-    EXPECT_EQ(ids_of(pages), iota_ints(0, rows));
+    EXPECT_EQ(ids_of(pages), token_ordered(iota_ints(0, rows)));
     for (const rows_result& page : pages) {
       ASSERT_EQ(page.column_count(), 2U);  // every page has the metadata
       for (std::size_t r = 0; r < page.row_count(); ++r) {
@@ -1243,7 +1269,10 @@ TEST_F(CqlStatements, PagingKeysOfEveryLengthGivesEveryRowOnce) {
     run(insert);
     keys.push_back(std::move(key));
   }
-  std::sort(keys.begin(), keys.end());  // rows come in the order of their serialized key
+  // Rows come in token order.
+  std::sort(keys.begin(), keys.end(), [](const std::string& a, const std::string& b) {
+    return murmur3_token(std::as_bytes(std::span(a))) < murmur3_token(std::as_bytes(std::span(b)));
+  });
   for (const std::int32_t page_size : {1, 2, 3, 11, 12}) {
     SCOPED_TRACE(page_size);
     const std::vector<rows_result> pages = fetch_pages(c(), "SELECT k, n FROM ks.words", page_size);
@@ -1275,7 +1304,7 @@ TEST_F(CqlStatements, PagingThroughExecute) {
   const std::vector<rows_result> pages =
       fetch_pages([&](const query_parameters& p) { return c().execute(id, p); }, 3);
   EXPECT_EQ(row_counts_of(pages), (std::vector<std::size_t>{3, 3, 1}));
-  EXPECT_EQ(ids_of(pages), iota_ints(0, 7));
+  EXPECT_EQ(ids_of(pages), token_ordered(iota_ints(0, 7)));
 }
 
 TEST_F(CqlStatements, PagingWithFilteringGivesTheMatchingRowsOnce) {
@@ -1286,8 +1315,8 @@ TEST_F(CqlStatements, PagingWithFilteringGivesTheMatchingRowsOnce) {
   const std::vector<rows_result> pages =
       fetch_pages(c(), "SELECT id FROM ks.p WHERE v = 'match' ALLOW FILTERING", 2);
   EXPECT_EQ(row_counts_of(pages),
-            (std::vector<std::size_t>{2, 2, 2, 1}));  // 0 3 | 6 9 | 12 15 | 18
-  EXPECT_EQ(ids_of(pages), (std::vector{0, 3, 6, 9, 12, 15, 18}));
+            (std::vector<std::size_t>{2, 2, 2, 1}));  // 0 3 6 9 12 15 18 by token
+  EXPECT_EQ(ids_of(pages), token_ordered({0, 3, 6, 9, 12, 15, 18}));
 }
 
 TEST_F(CqlStatements, PagingWithALimitStopsAtTheLimit) {
@@ -1307,7 +1336,7 @@ TEST_F(CqlStatements, PagingWithALimitStopsAtTheLimit) {
     const std::vector<rows_result> pages = fetch_pages(
         c(), "SELECT id FROM ks.p LIMIT " + std::to_string(p.limit), p.page_size, {}, 20);
     EXPECT_EQ(row_counts_of(pages), p.sizes);
-    EXPECT_EQ(ids_of(pages), iota_ints(0, std::min(p.limit, 10)));
+    EXPECT_EQ(ids_of(pages), first_by_token(iota_ints(0, 10), static_cast<std::size_t>(p.limit)));
   }
 }
 
@@ -1356,7 +1385,9 @@ TEST_F(CqlStatements, APagingStateTheServerDidNotWriteIsAProtocolError) {
   query_parameters resume;
   resume.page_size = 3;
   resume.paging_state = genuine;
-  EXPECT_EQ(ints_of(select("SELECT id FROM ks.p", resume), "id"), (std::vector{3, 4, 5}));
+  const std::vector<std::int32_t> order = token_ordered(iota_ints(0, 10));
+  EXPECT_EQ(ints_of(select("SELECT id FROM ks.p", resume), "id"),
+            std::vector(order.begin() + 3, order.begin() + 6));
 }
 
 TEST_F(CqlStatements, APagingStateWithTheLargestIdGivesNoMoreRows) {
@@ -1652,9 +1683,14 @@ TEST_F(CqlStatements, ConcurrentInsertsFromSeveralConnectionsAreAllStored) {
   EXPECT_EQ(shrinking_reads.load(), 0);
   const rows_result rows = select("SELECT id, writer FROM ks.c");
   ASSERT_EQ(rows.row_count(), static_cast<std::size_t>(writers * per_writer));
+  std::vector<std::pair<std::int32_t, std::int32_t>> ids_and_writers;  // by token: sort by id
   for (std::size_t r = 0; r < rows.row_count(); ++r) {
-    ASSERT_EQ(decode_int(rows.cell(r, 0)), static_cast<std::int32_t>(r));  // each id once
-    EXPECT_EQ(decode_int(rows.cell(r, 1)), static_cast<std::int32_t>(r) / per_writer);
+    ids_and_writers.emplace_back(decode_int(rows.cell(r, 0)), decode_int(rows.cell(r, 1)));
+  }
+  std::sort(ids_and_writers.begin(), ids_and_writers.end());
+  for (std::size_t r = 0; r < ids_and_writers.size(); ++r) {
+    ASSERT_EQ(ids_and_writers[r].first, static_cast<std::int32_t>(r));  // each id once
+    EXPECT_EQ(ids_and_writers[r].second, static_cast<std::int32_t>(r) / per_writer);
   }
   EXPECT_EQ(select("SELECT * FROM system_schema.tables WHERE keyspace_name = 'ks'").row_count(),
             6U);
