@@ -23,6 +23,7 @@ import bisect
 import os
 import struct
 import sys
+import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -42,6 +43,7 @@ SYNTHETIC_ROWS = 20000
 KEYS = 300  # rows of the stored table, all read by key
 MIN_TOKEN = -2**63
 MAX_TOKEN = 2**63 - 1
+POOL_TIMEOUT = 15  # seconds for the driver to open a pool to every node
 
 
 def connect(port, password):
@@ -87,6 +89,12 @@ def scenario(port, hosts_out):
                 "hosts the driver discovered")
     for h in hosts:
         check(h.is_up, "host %s is not up in the driver" % h.address)
+    # connect() returns once the contact point's pool is open; the others' open in the
+    # background, and a request sent to a host before its pool exists fails.
+    deadline = time.monotonic() + POOL_TIMEOUT
+    while len(session.get_pool_state()) < NODES and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check_equal(len(session.get_pool_state()), NODES, "connection pools open")
     token_map = cluster.metadata.token_map
     check(token_map is not None, "the driver built no token map")
 
