@@ -31,7 +31,8 @@ import python_driver_test as common  # noqa: E402  (skips or fails when the driv
 from python_driver_test import Failure, check, check_equal  # noqa: E402
 
 from cassandra.auth import PlainTextAuthProvider  # noqa: E402
-from cassandra.cluster import Cluster, NoHostAvailable  # noqa: E402
+from cassandra.cluster import (EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile,  # noqa: E402
+                               NoHostAvailable)
 from cassandra.murmur3 import murmur3  # noqa: E402
 from cassandra.policies import RoundRobinPolicy, TokenAwarePolicy  # noqa: E402
 from cassandra.query import SimpleStatement  # noqa: E402
@@ -47,10 +48,10 @@ POOL_TIMEOUT = 15  # seconds for the driver to open a pool to every node
 
 
 def connect(port, password):
+    profile = ExecutionProfile(load_balancing_policy=TokenAwarePolicy(RoundRobinPolicy()))
     cluster = Cluster(["127.0.0.1"], port=port,
                       auth_provider=PlainTextAuthProvider(USER, password),
-                      load_balancing_policy=TokenAwarePolicy(RoundRobinPolicy()),
-                      protocol_version=4)
+                      execution_profiles={EXEC_PROFILE_DEFAULT: profile}, protocol_version=4)
     return cluster, cluster.connect()
 
 
