@@ -342,8 +342,9 @@ void write_empty_page(byte_writer& out, std::int16_t stream, result_metadata met
 // Adds the current row's result columns to `page`, computing the tokens of token(column): a
 // synthetic table's placement of the id (database.hpp), else the Murmur3 token of the cell.
 void append_with_tokens(rows_encoder& page, row_cursor& rows, const select_plan& plan) {
-  const std::optional<std::int64_t> synthetic =
-      plan.table.stored ? plan.table.stored->synthetic_rows : std::nullopt;
+  // Not an optional: GCC 12 at -O3 takes a copied std::optional<int64_t> for uninitialized.
+  const bool synthetic = plan.table.stored && plan.table.stored->synthetic_rows;
+  const std::int64_t synthetic_rows = synthetic ? *plan.table.stored->synthetic_rows : 0;
   for (const output_column& c : plan.output) {
     const cell_view v = rows.cell(c.column);
     if (!v) {
@@ -351,7 +352,8 @@ void append_with_tokens(rows_encoder& page, row_cursor& rows, const select_plan&
     } else if (!c.token) {
       page.add_cell(*v);
     } else {
-      page.add_bigint(synthetic ? synthetic_token(bigint_of(*v), *synthetic) : murmur3_token(*v));
+      page.add_bigint(synthetic ? synthetic_token(bigint_of(*v), synthetic_rows)
+                                : murmur3_token(*v));
     }
   }
 }
