@@ -7,7 +7,7 @@
 #   bench/cluster_throughput.sh build/bench2     # use that build directory as it is
 #   ROWS=600000 RUNS=5 PAGE_SIZE=1000 bench/cluster_throughput.sh
 #
-# It starts `scopekit-cql-server --port 0 --nodes 3 --synthetic demo.rows=ROWS` (default 900000
+# It starts `scopekit-cql-server --port 0 --nodes 3 --synthetic demo.rows=ROWS` (default 3000000
 # rows of about 130 bytes) and, RUNS times (default 5), alternately:
 #   one:    bench/cql_raw_reader reads all of demo.rows from node 1 (pages of PAGE_SIZE, default
 #           5000), checking the row count;
@@ -29,7 +29,7 @@ set -euo pipefail
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "${script_dir}/.."
 
-rows="${ROWS:-900000}"
+rows="${ROWS:-3000000}"
 runs="${RUNS:-5}"
 page_size="${PAGE_SIZE:-5000}"
 for pair in "ROWS:${rows}" "RUNS:${runs}" "PAGE_SIZE:${page_size}"; do
@@ -109,7 +109,8 @@ stop_server() {
   fi
 }
 
-field() { sed -n "s/.* $1=\\([0-9.]*\\).*/\\1/p" <<<"$2"; }
+# field <name> <line>: the number after "<name>=" in a cql_raw_reader line.
+field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=\\([0-9.]*\\)$/\\1/p"; }
 
 start_server cluster --nodes 3 --synthetic "demo.rows=${rows}"
 cluster_pid="${pid}"
