@@ -236,6 +236,50 @@ TEST(AsyncExitStack, SeveralErrorsAreAllReachableFromTheOneThrown) {
   }
 }
 
+task<> cleanup_rethrows_what_it_was_handed() {
+  async_exit_stack stack;
+  stack.push([](const std::exception_ptr& current) {  // runs second: rethrows error_a
+    if (current) {
+      std::rethrow_exception(current);
+    }
+  });
+  stack.push([] { throw error_a{}; });  // runs first
+  co_await stack.close();
+}
+
+// Python's ExitStack reports a re-raised exception once; one error is not a scope_error.
+TEST(AsyncExitStack, ACleanupRethrowingTheErrorItWasHandedKeepsOneError) {
+  EXPECT_THROW(sync_wait(cleanup_rethrows_what_it_was_handed()), error_a);
+}
+
+task<std::vector<std::string>> push_during_close_of_a_lone_async_cleanup(bool two_entries) {
+  std::vector<std::string> log;
+  async_exit_stack stack;
+  if (two_entries) {
+    stack.push([&log]() -> task<> {
+      log.push_back("older");
+      co_return;
+    });
+  }
+  stack.push([&log, &stack]() -> task<> {
+    log.push_back("async");
+    stack.push([&log] { log.push_back("pushed during close"); });
+    co_return;
+  });
+  co_await stack.close();
+  log.push_back(stack.empty() ? "empty" : "left behind");
+  co_return log;
+}
+
+// Python's ExitStack runs a callback pushed by a running one; so must close(), whatever the
+// number of entries (a lone async cleanup was once awaited on a path that never looked back).
+TEST(AsyncExitStack, ACleanupPushedDuringCloseRuns) {
+  EXPECT_EQ(sync_wait(push_during_close_of_a_lone_async_cleanup(false)),
+            (std::vector<std::string>{"async", "pushed during close", "empty"}));
+  EXPECT_EQ(sync_wait(push_during_close_of_a_lone_async_cleanup(true)),
+            (std::vector<std::string>{"async", "pushed during close", "older", "empty"}));
+}
+
 task<bool> later_cleanup_sees_earlier_error() {
   bool saw_a = false;
   async_exit_stack stack;

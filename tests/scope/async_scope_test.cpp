@@ -110,6 +110,40 @@ TEST_P(AsyncScope, BodyExceptionClosesEverythingAndIsRethrownUnchanged) {
 }
 
 // ---- Early exit from a loop --------------------------------------------------------------------
+task<> body_whose_cleanup_rethrows_its_error() {
+  auto body = [](async_scope& scope) -> task<> {
+    scope.push([](const std::exception_ptr& current) -> task<> {
+      if (current) {
+        std::rethrow_exception(current);  // hands the body's error back
+      }
+      co_return;
+    });
+    throw body_error{};
+  };
+  co_await async_scope::run(body);
+}
+
+TEST_P(AsyncScope, ACleanupRethrowingTheBodysErrorLeavesTheBodysErrorAlone) {
+  EXPECT_THROW(run(body_whose_cleanup_rethrows_its_error()), body_error);  // not a scope_error
+}
+
+task<int> lone_async_cleanup_that_pushes_another() {
+  int pushed_ran = 0;
+  auto body = [&pushed_ran](async_scope& scope) -> task<> {
+    scope.push([&scope, &pushed_ran]() -> task<> {
+      scope.push([&pushed_ran] { ++pushed_ran; });  // during the exit's close
+      co_return;
+    });
+    co_return;
+  };
+  co_await async_scope::run(body);
+  co_return pushed_ran;
+}
+
+TEST_P(AsyncScope, ACleanupPushedByTheOnlyAsyncCleanupRuns) {
+  EXPECT_EQ(run(lone_async_cleanup_that_pushes_another()), 1);  // was left behind: abort
+}
+
 TEST_P(AsyncScope, EarlyReturnFromLoopClosesResource) {
   const int found = run(async_scope::run([](async_scope& s) -> task<int> {
     stream& rows = co_await s.enter(open_stream());
