@@ -7,6 +7,7 @@
 #include "scopekit/sync_wait.hpp"
 #include "scopekit/task.hpp"
 #include "support/allocation_counter.hpp"
+#include "support/resumable.hpp"
 #include "support/stack_probe.hpp"
 
 #include <gtest/gtest.h>
@@ -278,6 +279,58 @@ TEST(AsyncExitStack, ACleanupPushedDuringCloseRuns) {
             (std::vector<std::string>{"async", "pushed during close", "empty"}));
   EXPECT_EQ(sync_wait(push_during_close_of_a_lone_async_cleanup(true)),
             (std::vector<std::string>{"async", "pushed during close", "older", "empty"}));
+}
+
+// ---- enter()s suspended at once, memory running out after they acquired ----------------------
+/// An awaitable that suspends until the test opens it (on the test's thread).
+class gate {
+public:
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> waiting) noexcept { waiting_ = waiting; }
+  void await_resume() const noexcept {}
+  void open() const { waiting_.resume(); }
+
+private:
+  std::coroutine_handle<> waiting_;
+};
+
+task<connection> open_after(gate& g, std::string name, std::vector<std::string>* log) {
+  co_await g;
+  co_return connection{std::move(name), log};
+}
+
+scopekit::test::resumable enter_after(async_exit_stack& stack, gate& g, std::string name,
+                                      std::vector<std::string>* log) {
+  (void)co_await stack.enter(open_after(g, std::move(name), log));
+}
+
+// Each enter() reserves its own entry before acquiring: two suspended at once, with the inline
+// room full, must both register without allocating once their resources exist.
+TEST(AsyncExitStack, EnterSuspendedTogetherRegisterWithoutAllocatingAfterAcquiring) {
+  SCOPEKIT_SKIP_WITHOUT_ALLOCATION_COUNTER();
+  std::vector<std::string> log;
+  async_exit_stack stack;
+  // The overflow storage gets room for 8 at the ninth push and doubles when full: after 23
+  // pushes it holds 15 of 16, so one free slot is left, for two enter()s that need one each.
+  constexpr std::size_t pushed = async_exit_stack::inline_capacity + 15;
+  for (std::size_t i = 0; i < pushed; ++i) {
+    stack.push([] {});
+  }
+  gate first;
+  gate second;
+  auto a = enter_after(stack, first, "a", &log);
+  auto b = enter_after(stack, second, "b", &log);
+  a.resume();  // both acquisitions are now suspended, each enter() holding its reservation
+  b.resume();
+  {
+    const scopekit::test::failing_allocations no_memory;
+    first.open();  // registering must not allocate: it would terminate (a noexcept path)
+    second.open();
+  }
+  EXPECT_TRUE(a.done() && b.done());
+  EXPECT_EQ(stack.size(), pushed + 2);  // both registered
+  sync_wait(stack.close());
+  EXPECT_EQ(log, (std::vector<std::string>{"close b", "close a"}));
 }
 
 task<bool> later_cleanup_sees_earlier_error() {
