@@ -7,6 +7,7 @@
 #include "scopekit/sync_wait.hpp"
 #include "scopekit/task.hpp"
 #include "support/allocation_counter.hpp"
+#include "support/executors.hpp"
 #include "support/resumable.hpp"
 #include "support/stack_probe.hpp"
 
@@ -27,6 +28,11 @@ using scopekit::async_exit_stack;
 using scopekit::scope_error;
 using scopekit::sync_wait;
 using scopekit::task;
+
+// The behaviour runs on a run_loop and on a thread_pool; what it costs (allocations, stack
+// depth) is measured on the run_loop alone (AsyncExitStackCost), where nothing else allocates.
+class AsyncExitStack : public scopekit::test::on_each_executor {};
+SCOPEKIT_EXECUTORS(AsyncExitStack);
 
 struct error_a : std::runtime_error {
   error_a() : std::runtime_error("a") {}
@@ -82,8 +88,8 @@ task<std::vector<std::string>> mixed_cleanups() {
   co_return log;
 }
 
-TEST(AsyncExitStack, RunsCleanupsLastInFirstOut) {
-  EXPECT_EQ(sync_wait(mixed_cleanups()),
+TEST_P(AsyncExitStack, RunsCleanupsLastInFirstOut) {
+  EXPECT_EQ(run(mixed_cleanups()),
             (std::vector<std::string>{"sync 4", "close db", "async 2", "sync 1"}));
 }
 
@@ -96,7 +102,7 @@ task<int> close_twice() {
   co_return runs;
 }
 
-TEST(AsyncExitStack, CloseIsIdempotent) { EXPECT_EQ(sync_wait(close_twice()), 1); }
+TEST_P(AsyncExitStack, CloseIsIdempotent) { EXPECT_EQ(run(close_twice()), 1); }
 
 // ---- enter -------------------------------------------------------------------------------------
 task<std::size_t> enter_that_fails() {
@@ -108,7 +114,7 @@ task<std::size_t> enter_that_fails() {
   co_return stack.size();
 }
 
-TEST(AsyncExitStack, FailedEnterRegistersNothing) { EXPECT_EQ(sync_wait(enter_that_fails()), 0U); }
+TEST_P(AsyncExitStack, FailedEnterRegistersNothing) { EXPECT_EQ(run(enter_that_fails()), 0U); }
 
 task<std::vector<std::string>> enter_keeps_resource_alive() {
   std::vector<std::string> log;
@@ -124,8 +130,8 @@ task<std::vector<std::string>> enter_keeps_resource_alive() {
   co_return log;
 }
 
-TEST(AsyncExitStack, EnterOwnsResourceUntilItsCloseRan) {
-  EXPECT_EQ(sync_wait(enter_keeps_resource_alive()),
+TEST_P(AsyncExitStack, EnterOwnsResourceUntilItsCloseRan) {
+  EXPECT_EQ(run(enter_keeps_resource_alive()),
             (std::vector<std::string>{"still first", "close first"}));
 }
 
@@ -141,8 +147,8 @@ task<std::vector<std::string>> enter_borrowed() {
   co_return log;
 }
 
-TEST(AsyncExitStack, EnterOfReferenceClosesWithoutOwning) {
-  EXPECT_EQ(sync_wait(enter_borrowed()), std::vector<std::string>{"close mine"});
+TEST_P(AsyncExitStack, EnterOfReferenceClosesWithoutOwning) {
+  EXPECT_EQ(run(enter_borrowed()), std::vector<std::string>{"close mine"});
 }
 
 // ---- Errors ------------------------------------------------------------------------------------
@@ -166,8 +172,8 @@ task<std::vector<std::string>> every_cleanup_runs() {
   co_return log;
 }
 
-TEST(AsyncExitStack, EveryCleanupRunsWhenEarlierOnesThrow) {
-  EXPECT_EQ(sync_wait(every_cleanup_runs()),
+TEST_P(AsyncExitStack, EveryCleanupRunsWhenEarlierOnesThrow) {
+  EXPECT_EQ(run(every_cleanup_runs()),
             (std::vector<std::string>{"sync throws", "async throws", "first registered"}));
 }
 
@@ -178,8 +184,8 @@ task<> one_failure() {
   co_await stack.close();
 }
 
-TEST(AsyncExitStack, SingleErrorIsRethrownUnchanged) {
-  EXPECT_THROW(sync_wait(one_failure()), error_b);
+TEST_P(AsyncExitStack, SingleErrorIsRethrownUnchanged) {
+  EXPECT_THROW(run(one_failure()), error_b);
 }
 
 task<> lone_async_cleanup_fails() {
@@ -191,8 +197,8 @@ task<> lone_async_cleanup_fails() {
   co_await stack.close();  // the one async cleanup is awaited directly
 }
 
-TEST(AsyncExitStack, LoneAsyncCleanupErrorIsRethrown) {
-  EXPECT_THROW(sync_wait(lone_async_cleanup_fails()), error_b);
+TEST_P(AsyncExitStack, LoneAsyncCleanupErrorIsRethrown) {
+  EXPECT_THROW(run(lone_async_cleanup_fails()), error_b);
 }
 
 task<std::vector<std::string>> cleanup_throws_before_returning_its_task() {
@@ -211,8 +217,8 @@ task<std::vector<std::string>> cleanup_throws_before_returning_its_task() {
   co_return log;
 }
 
-TEST(AsyncExitStack, CleanupThrowingBeforeReturningItsTaskIsCollected) {
-  EXPECT_EQ(sync_wait(cleanup_throws_before_returning_its_task()),
+TEST_P(AsyncExitStack, CleanupThrowingBeforeReturningItsTaskIsCollected) {
+  EXPECT_EQ(run(cleanup_throws_before_returning_its_task()),
             (std::vector<std::string>{"sync", "async throws", "caught"}));
 }
 
@@ -224,9 +230,9 @@ task<> two_failures() {
 }
 
 // How to reach every error: the primary is the nested exception, the rest are listed.
-TEST(AsyncExitStack, SeveralErrorsAreAllReachableFromTheOneThrown) {
+TEST_P(AsyncExitStack, SeveralErrorsAreAllReachableFromTheOneThrown) {
   try {
-    sync_wait(two_failures());
+    run(two_failures());
     FAIL() << "close() did not throw";
   } catch (const scope_error& e) {
     EXPECT_THROW(std::rethrow_if_nested(e), error_a);  // the primary, by its own type
@@ -249,8 +255,8 @@ task<> cleanup_rethrows_what_it_was_handed() {
 }
 
 // Python's ExitStack reports a re-raised exception once; one error is not a scope_error.
-TEST(AsyncExitStack, ACleanupRethrowingTheErrorItWasHandedKeepsOneError) {
-  EXPECT_THROW(sync_wait(cleanup_rethrows_what_it_was_handed()), error_a);
+TEST_P(AsyncExitStack, ACleanupRethrowingTheErrorItWasHandedKeepsOneError) {
+  EXPECT_THROW(run(cleanup_rethrows_what_it_was_handed()), error_a);
 }
 
 task<std::vector<std::string>> push_during_close_of_a_lone_async_cleanup(bool two_entries) {
@@ -274,10 +280,10 @@ task<std::vector<std::string>> push_during_close_of_a_lone_async_cleanup(bool tw
 
 // Python's ExitStack runs a callback pushed by a running one; so must close(), whatever the
 // number of entries (a lone async cleanup was once awaited on a path that never looked back).
-TEST(AsyncExitStack, ACleanupPushedDuringCloseRuns) {
-  EXPECT_EQ(sync_wait(push_during_close_of_a_lone_async_cleanup(false)),
+TEST_P(AsyncExitStack, ACleanupPushedDuringCloseRuns) {
+  EXPECT_EQ(run(push_during_close_of_a_lone_async_cleanup(false)),
             (std::vector<std::string>{"async", "pushed during close", "empty"}));
-  EXPECT_EQ(sync_wait(push_during_close_of_a_lone_async_cleanup(true)),
+  EXPECT_EQ(run(push_during_close_of_a_lone_async_cleanup(true)),
             (std::vector<std::string>{"async", "pushed during close", "older", "empty"}));
 }
 
@@ -306,7 +312,7 @@ scopekit::test::resumable enter_after(async_exit_stack& stack, gate& g, std::str
 
 // Each enter() reserves its own entry before acquiring: two suspended at once, with the inline
 // room full, must both register without allocating once their resources exist.
-TEST(AsyncExitStack, EnterSuspendedTogetherRegisterWithoutAllocatingAfterAcquiring) {
+TEST(AsyncExitStackCost, EnterSuspendedTogetherRegisterWithoutAllocatingAfterAcquiring) {
   SCOPEKIT_SKIP_WITHOUT_ALLOCATION_COUNTER();
   std::vector<std::string> log;
   async_exit_stack stack;
@@ -351,8 +357,8 @@ task<bool> later_cleanup_sees_earlier_error() {
   co_return saw_a;
 }
 
-TEST(AsyncExitStack, CleanupSeesTheErrorCurrentlyPropagating) {
-  EXPECT_TRUE(sync_wait(later_cleanup_sees_earlier_error()));
+TEST_P(AsyncExitStack, CleanupSeesTheErrorCurrentlyPropagating) {
+  EXPECT_TRUE(run(later_cleanup_sees_earlier_error()));
 }
 
 task<std::vector<std::exception_ptr>> body_error_then_cancellation_in_cleanup() {
@@ -373,8 +379,8 @@ task<std::vector<std::exception_ptr>> body_error_then_cancellation_in_cleanup() 
 
 // Python's flaw: a cancellation arriving during cleanup replaces the chain. Here it is one more
 // entry, and the body's error and the other cleanup's are still there.
-TEST(AsyncExitStack, CancellationDuringCleanupLosesNothing) {
-  const auto errors = sync_wait(body_error_then_cancellation_in_cleanup());
+TEST_P(AsyncExitStack, CancellationDuringCleanupLosesNothing) {
+  const auto errors = run(body_error_then_cancellation_in_cleanup());
   ASSERT_EQ(errors.size(), 3U);
   EXPECT_THROW(std::rethrow_exception(errors[0]), error_a);
   EXPECT_THROW(std::rethrow_exception(errors[1]), scopekit::stopped_error);
@@ -393,10 +399,10 @@ task<bool> cleanup_under_stop() {
   co_return slept;
 }
 
-TEST(AsyncExitStack, CleanupsAreShieldedFromStop) {
+TEST_P(AsyncExitStack, CleanupsAreShieldedFromStop) {
   std::stop_source source;
   source.request_stop();
-  EXPECT_TRUE(sync_wait(cleanup_under_stop(), source.get_token()));
+  EXPECT_TRUE(run(cleanup_under_stop(), source.get_token()));
 }
 
 // ---- pop_all -----------------------------------------------------------------------------------
@@ -414,8 +420,8 @@ task<std::vector<std::string>> pop_all_transfers() {
   co_return log;
 }
 
-TEST(AsyncExitStack, PopAllMovesEveryEntry) {
-  EXPECT_EQ(sync_wait(pop_all_transfers()),
+TEST_P(AsyncExitStack, PopAllMovesEveryEntry) {
+  EXPECT_EQ(run(pop_all_transfers()),
             (std::vector<std::string>{"9", "8", "7", "6", "5", "4", "3", "2", "1", "0"}));
 }
 
@@ -443,7 +449,7 @@ task<std::uintptr_t> ten_thousand_entries() {
   co_return high - low;
 }
 
-TEST(AsyncExitStack, TenThousandEntriesUnwindWithoutRecursion) {
+TEST(AsyncExitStackCost, TenThousandEntriesUnwindWithoutRecursion) {
   EXPECT_LT(sync_wait(ten_thousand_entries()), 4096U);
 }
 
@@ -457,7 +463,7 @@ task<long> push_and_close_eight(int& runs) {
   co_return scopekit::test::allocations() - before;
 }
 
-TEST(AsyncExitStack, PushAndCloseOfEightSynchronousCleanupsDoNotAllocate) {
+TEST(AsyncExitStackCost, PushAndCloseOfEightSynchronousCleanupsDoNotAllocate) {
   SCOPEKIT_SKIP_WITHOUT_ALLOCATION_COUNTER();
   int runs = 0;
   EXPECT_EQ(sync_wait(push_and_close_eight(runs)), 0);
@@ -475,13 +481,13 @@ task<long> push_many(std::size_t count) {
   co_return allocated;
 }
 
-TEST(AsyncExitStack, OverflowStorageGrowsGeometrically) {
+TEST(AsyncExitStackCost, OverflowStorageGrowsGeometrically) {
   SCOPEKIT_SKIP_WITHOUT_ALLOCATION_COUNTER();
   // 1,000 entries past the inline ones: a handful of reallocations, not one per push.
   EXPECT_LE(sync_wait(push_many(1'008)), 12);
 }
 
-TEST(AsyncExitStack, FirstEightSmallCleanupsDoNotAllocate) {
+TEST(AsyncExitStackCost, FirstEightSmallCleanupsDoNotAllocate) {
   SCOPEKIT_SKIP_WITHOUT_ALLOCATION_COUNTER();
   int runs = 0;
   std::vector<std::string> log;
