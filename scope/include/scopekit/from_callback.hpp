@@ -9,6 +9,9 @@
 // executor (inline on the completing thread if it has none). If stop was requested before the
 // co_await, initiate is not called and stopped_error is thrown.
 //
+// Name lambdas that capture by value before the co_await: GCC 12 destroys such a temporary
+// written inside a co_await expression twice (GCC PR 100611; docs/reference/async_scope.md).
+//
 // Allocation: one shared state per co_await, kept alive by the copies of `done`. Thread safety:
 // `done` may be called from any thread, concurrently with a stop request and with itself.
 //
