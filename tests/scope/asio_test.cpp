@@ -31,6 +31,7 @@
 #include <system_error>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace {
 
@@ -306,6 +307,37 @@ TEST_P(AsioInterop, DetachedRunsToTheEnd) {
   scopekit::asio_run(executor(), report(seen), asio::detached);
   drive();
   EXPECT_EQ(seen.get_future().get(), 5);
+}
+
+// ---- asio_executor's timer contract --------------------------------------------------------------
+struct counted_timer : scopekit::timer_node {
+  std::atomic<int>* fired = nullptr;
+};
+
+TEST_P(AsioInterop, EveryTimerEitherFiresOrIsCancelledNeverBoth) {
+  // Due timers cancelled at once, while the executor's threads fire them: for each one exactly
+  // one of "fire ran" and "cancel returned true" holds (the executor.hpp contract).
+  constexpr int timers = 2000;
+  scopekit::asio_executor exec{executor()};
+  std::vector<counted_timer> nodes(timers);
+  std::atomic<int> fired{0};
+  int cancelled = 0;
+  for (counted_timer& node : nodes) {
+    node.deadline = scopekit::timer_node::clock::now();
+    node.fired = &fired;
+    node.fire = [](scopekit::timer_node& self) noexcept {
+      static_cast<counted_timer&>(self).fired->fetch_add(1);
+    };
+    exec.schedule(node);
+  }
+  for (counted_timer& node : nodes) {
+    cancelled += exec.cancel(node) ? 1 : 0;
+  }
+  drive();  // the io_context fires what was not cancelled; a pool fires by itself
+  if (pool_) {
+    pool_->join();  // every handler has run
+  }
+  EXPECT_EQ(fired.load() + cancelled, timers);
 }
 
 // ---- a stop racing the completion ------------------------------------------------------------------
