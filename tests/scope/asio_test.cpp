@@ -236,6 +236,17 @@ TEST_P(AsioInterop, UseFutureGetsTheValueOrTheException) {
   EXPECT_THROW(run(fail_after_sleep()), std::out_of_range);
 }
 
+task<int> hop_through_asio_post(asio::any_io_executor ex) {
+  co_await asio::post(ex, use_task);  // a signature with no arguments: co_await yields void
+  asio::steady_timer due{ex, 0s};
+  co_await due.async_wait(use_task);  // void(error_code): void too
+  co_return 3;
+}
+
+TEST_P(AsioInterop, OperationsWithoutValuesAreAwaitable) {
+  EXPECT_EQ(run(hop_through_asio_post(executor())), 3);
+}
+
 // ---- asio_run with other completion tokens --------------------------------------------------------
 // Asio 1.22 has asio::awaitable only where it finds the coroutine header it expects (GCC; not
 // clang with libstdc++, the sanitizer builds).

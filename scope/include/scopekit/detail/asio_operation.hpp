@@ -36,9 +36,13 @@ template <>
 struct asio_values<> {
   using type = void;
 };
+/// True if an operation's first completion argument reports an error.
+template <class... Args>
+inline constexpr bool asio_reports_error = false;
 template <class First, class... Rest>
-inline constexpr bool asio_reports_error = std::is_same_v<std::decay_t<First>, std::error_code> ||
-                                           std::is_same_v<std::decay_t<First>, std::exception_ptr>;
+inline constexpr bool asio_reports_error<First, Rest...> =
+    std::is_same_v<std::decay_t<First>, std::error_code> ||
+    std::is_same_v<std::decay_t<First>, std::exception_ptr>;
 
 /// Awaiting it initiates `Initiation(handler, init_args...)` and resumes with what the handler
 /// receives. The state the handler, a stop callback and the awaiter share lives in one block.
@@ -155,7 +159,7 @@ private:
 
   template <class... Vs>
   static auto values(const state& s, Vs&&... v) {
-    if constexpr (sizeof...(Args) > 0 && asio_reports_error<Args...>) {
+    if constexpr (asio_reports_error<Args...>) {
       return checked(s, std::forward<Vs>(v)...);
     } else {
       return plain(std::forward<Vs>(v)...);
