@@ -1,6 +1,10 @@
 # ScopekitDocs.cmake - every C++ block in the Markdown docs compiles, every program in them runs.
 #
-#   scopekit_add_doc_checks(SOURCE_DIR <dir> PRELUDE_HEADERS <header>... LINK_LIBRARIES <lib>...)
+#   scopekit_add_doc_checks(SOURCE_DIR <dir> PRELUDE_HEADERS <header>... LINK_LIBRARIES <lib>...
+#                           [SKIP_PAGES <page>...])
+#
+# SKIP_PAGES names pages (paths below SOURCE_DIR) whose blocks are not checked in this build:
+# those of an optional dependency that was not found.
 #
 # At configure time, each *.md file under SOURCE_DIR is read and each fenced C++ block in it
 # (```cpp, ```c++ or ```cxx) is written to its own translation unit,
@@ -320,12 +324,16 @@ function(_scopekit_doc_page md rel)
 endfunction()
 
 function(scopekit_add_doc_checks)
-  cmake_parse_arguments(PARSE_ARGV 0 arg "" "SOURCE_DIR" "PRELUDE_HEADERS;LINK_LIBRARIES;EXTRA_PAGES")
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "SOURCE_DIR"
+                        "PRELUDE_HEADERS;LINK_LIBRARIES;EXTRA_PAGES;SKIP_PAGES")
   if(NOT arg_SOURCE_DIR)
     message(FATAL_ERROR "scopekit_add_doc_checks: SOURCE_DIR is required")
   endif()
 
   file(GLOB_RECURSE pages CONFIGURE_DEPENDS RELATIVE "${arg_SOURCE_DIR}" "${arg_SOURCE_DIR}/*.md")
+  if(arg_SKIP_PAGES)
+    list(REMOVE_ITEM pages ${arg_SKIP_PAGES})
+  endif()
   list(SORT pages)
   file(MAKE_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}/blocks")
 

@@ -7,6 +7,8 @@
 #include "scopekit/sync_wait.hpp"
 #include "scopekit/task.hpp"
 #include "support/allocation_counter.hpp"
+#include "support/executors.hpp"
+#include "support/resumable.hpp"
 #include "support/stack_probe.hpp"
 
 #include <gtest/gtest.h>
@@ -26,6 +28,11 @@ using scopekit::async_exit_stack;
 using scopekit::scope_error;
 using scopekit::sync_wait;
 using scopekit::task;
+
+// The behaviour runs on a run_loop and on a thread_pool; what it costs (allocations, stack
+// depth) is measured on the run_loop alone (AsyncExitStackCost), where nothing else allocates.
+class AsyncExitStack : public scopekit::test::on_each_executor {};
+SCOPEKIT_EXECUTORS(AsyncExitStack);
 
 struct error_a : std::runtime_error {
   error_a() : std::runtime_error("a") {}
@@ -81,8 +88,8 @@ task<std::vector<std::string>> mixed_cleanups() {
   co_return log;
 }
 
-TEST(AsyncExitStack, RunsCleanupsLastInFirstOut) {
-  EXPECT_EQ(sync_wait(mixed_cleanups()),
+TEST_P(AsyncExitStack, RunsCleanupsLastInFirstOut) {
+  EXPECT_EQ(run(mixed_cleanups()),
             (std::vector<std::string>{"sync 4", "close db", "async 2", "sync 1"}));
 }
 
@@ -95,7 +102,7 @@ task<int> close_twice() {
   co_return runs;
 }
 
-TEST(AsyncExitStack, CloseIsIdempotent) { EXPECT_EQ(sync_wait(close_twice()), 1); }
+TEST_P(AsyncExitStack, CloseIsIdempotent) { EXPECT_EQ(run(close_twice()), 1); }
 
 // ---- enter -------------------------------------------------------------------------------------
 task<std::size_t> enter_that_fails() {
@@ -107,7 +114,7 @@ task<std::size_t> enter_that_fails() {
   co_return stack.size();
 }
 
-TEST(AsyncExitStack, FailedEnterRegistersNothing) { EXPECT_EQ(sync_wait(enter_that_fails()), 0U); }
+TEST_P(AsyncExitStack, FailedEnterRegistersNothing) { EXPECT_EQ(run(enter_that_fails()), 0U); }
 
 task<std::vector<std::string>> enter_keeps_resource_alive() {
   std::vector<std::string> log;
@@ -123,8 +130,8 @@ task<std::vector<std::string>> enter_keeps_resource_alive() {
   co_return log;
 }
 
-TEST(AsyncExitStack, EnterOwnsResourceUntilItsCloseRan) {
-  EXPECT_EQ(sync_wait(enter_keeps_resource_alive()),
+TEST_P(AsyncExitStack, EnterOwnsResourceUntilItsCloseRan) {
+  EXPECT_EQ(run(enter_keeps_resource_alive()),
             (std::vector<std::string>{"still first", "close first"}));
 }
 
@@ -140,8 +147,8 @@ task<std::vector<std::string>> enter_borrowed() {
   co_return log;
 }
 
-TEST(AsyncExitStack, EnterOfReferenceClosesWithoutOwning) {
-  EXPECT_EQ(sync_wait(enter_borrowed()), std::vector<std::string>{"close mine"});
+TEST_P(AsyncExitStack, EnterOfReferenceClosesWithoutOwning) {
+  EXPECT_EQ(run(enter_borrowed()), std::vector<std::string>{"close mine"});
 }
 
 // ---- Errors ------------------------------------------------------------------------------------
@@ -165,8 +172,8 @@ task<std::vector<std::string>> every_cleanup_runs() {
   co_return log;
 }
 
-TEST(AsyncExitStack, EveryCleanupRunsWhenEarlierOnesThrow) {
-  EXPECT_EQ(sync_wait(every_cleanup_runs()),
+TEST_P(AsyncExitStack, EveryCleanupRunsWhenEarlierOnesThrow) {
+  EXPECT_EQ(run(every_cleanup_runs()),
             (std::vector<std::string>{"sync throws", "async throws", "first registered"}));
 }
 
@@ -177,8 +184,8 @@ task<> one_failure() {
   co_await stack.close();
 }
 
-TEST(AsyncExitStack, SingleErrorIsRethrownUnchanged) {
-  EXPECT_THROW(sync_wait(one_failure()), error_b);
+TEST_P(AsyncExitStack, SingleErrorIsRethrownUnchanged) {
+  EXPECT_THROW(run(one_failure()), error_b);
 }
 
 task<> lone_async_cleanup_fails() {
@@ -190,8 +197,8 @@ task<> lone_async_cleanup_fails() {
   co_await stack.close();  // the one async cleanup is awaited directly
 }
 
-TEST(AsyncExitStack, LoneAsyncCleanupErrorIsRethrown) {
-  EXPECT_THROW(sync_wait(lone_async_cleanup_fails()), error_b);
+TEST_P(AsyncExitStack, LoneAsyncCleanupErrorIsRethrown) {
+  EXPECT_THROW(run(lone_async_cleanup_fails()), error_b);
 }
 
 task<std::vector<std::string>> cleanup_throws_before_returning_its_task() {
@@ -210,8 +217,8 @@ task<std::vector<std::string>> cleanup_throws_before_returning_its_task() {
   co_return log;
 }
 
-TEST(AsyncExitStack, CleanupThrowingBeforeReturningItsTaskIsCollected) {
-  EXPECT_EQ(sync_wait(cleanup_throws_before_returning_its_task()),
+TEST_P(AsyncExitStack, CleanupThrowingBeforeReturningItsTaskIsCollected) {
+  EXPECT_EQ(run(cleanup_throws_before_returning_its_task()),
             (std::vector<std::string>{"sync", "async throws", "caught"}));
 }
 
@@ -223,9 +230,9 @@ task<> two_failures() {
 }
 
 // How to reach every error: the primary is the nested exception, the rest are listed.
-TEST(AsyncExitStack, SeveralErrorsAreAllReachableFromTheOneThrown) {
+TEST_P(AsyncExitStack, SeveralErrorsAreAllReachableFromTheOneThrown) {
   try {
-    sync_wait(two_failures());
+    run(two_failures());
     FAIL() << "close() did not throw";
   } catch (const scope_error& e) {
     EXPECT_THROW(std::rethrow_if_nested(e), error_a);  // the primary, by its own type
@@ -234,6 +241,102 @@ TEST(AsyncExitStack, SeveralErrorsAreAllReachableFromTheOneThrown) {
     EXPECT_THROW(std::rethrow_exception(e.secondary()[0]), error_b);
     EXPECT_NE(std::string(e.what()).find("2 errors"), std::string::npos);
   }
+}
+
+task<> cleanup_rethrows_what_it_was_handed() {
+  async_exit_stack stack;
+  stack.push([](const std::exception_ptr& current) {  // runs second: rethrows error_a
+    if (current) {
+      std::rethrow_exception(current);
+    }
+  });
+  stack.push([] { throw error_a{}; });  // runs first
+  co_await stack.close();
+}
+
+// Python's ExitStack reports a re-raised exception once; one error is not a scope_error.
+TEST_P(AsyncExitStack, ACleanupRethrowingTheErrorItWasHandedKeepsOneError) {
+  EXPECT_THROW(run(cleanup_rethrows_what_it_was_handed()), error_a);
+}
+
+task<std::vector<std::string>> push_during_close_of_a_lone_async_cleanup(bool two_entries) {
+  std::vector<std::string> log;
+  async_exit_stack stack;
+  if (two_entries) {
+    stack.push([&log]() -> task<> {
+      log.push_back("older");
+      co_return;
+    });
+  }
+  stack.push([&log, &stack]() -> task<> {
+    log.push_back("async");
+    stack.push([&log] { log.push_back("pushed during close"); });
+    co_return;
+  });
+  co_await stack.close();
+  log.push_back(stack.empty() ? "empty" : "left behind");
+  co_return log;
+}
+
+// Python's ExitStack runs a callback pushed by a running one; so must close(), whatever the
+// number of entries (a lone async cleanup was once awaited on a path that never looked back).
+TEST_P(AsyncExitStack, ACleanupPushedDuringCloseRuns) {
+  EXPECT_EQ(run(push_during_close_of_a_lone_async_cleanup(false)),
+            (std::vector<std::string>{"async", "pushed during close", "empty"}));
+  EXPECT_EQ(run(push_during_close_of_a_lone_async_cleanup(true)),
+            (std::vector<std::string>{"async", "pushed during close", "older", "empty"}));
+}
+
+// ---- enter()s suspended at once, memory running out after they acquired ----------------------
+/// An awaitable that suspends until the test opens it (on the test's thread).
+class gate {
+public:
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> waiting) noexcept { waiting_ = waiting; }
+  void await_resume() const noexcept {}
+  void open() const { waiting_.resume(); }
+
+private:
+  std::coroutine_handle<> waiting_;
+};
+
+task<connection> open_after(gate& g, std::string name, std::vector<std::string>* log) {
+  co_await g;
+  co_return connection{std::move(name), log};
+}
+
+scopekit::test::resumable enter_after(async_exit_stack& stack, gate& g, std::string name,
+                                      std::vector<std::string>* log) {
+  (void)co_await stack.enter(open_after(g, std::move(name), log));
+}
+
+// Each enter() reserves its own entry before acquiring: two suspended at once, with the inline
+// room full, must both register without allocating once their resources exist.
+TEST(AsyncExitStackCost, EnterSuspendedTogetherRegisterWithoutAllocatingAfterAcquiring) {
+  SCOPEKIT_SKIP_WITHOUT_ALLOCATION_COUNTER();
+  std::vector<std::string> log;
+  async_exit_stack stack;
+  // The overflow storage gets room for 8 at the ninth push and doubles when full: after 23
+  // pushes it holds 15 of 16, so one free slot is left, for two enter()s that need one each.
+  constexpr std::size_t pushed = async_exit_stack::inline_capacity + 15;
+  for (std::size_t i = 0; i < pushed; ++i) {
+    stack.push([] {});
+  }
+  gate first;
+  gate second;
+  auto a = enter_after(stack, first, "a", &log);
+  auto b = enter_after(stack, second, "b", &log);
+  a.resume();  // both acquisitions are now suspended, each enter() holding its reservation
+  b.resume();
+  {
+    const scopekit::test::failing_allocations no_memory;
+    first.open();  // registering must not allocate: it would terminate (a noexcept path)
+    second.open();
+  }
+  EXPECT_TRUE(a.done() && b.done());
+  EXPECT_EQ(stack.size(), pushed + 2);  // both registered
+  sync_wait(stack.close());
+  EXPECT_EQ(log, (std::vector<std::string>{"close b", "close a"}));
 }
 
 task<bool> later_cleanup_sees_earlier_error() {
@@ -254,8 +357,8 @@ task<bool> later_cleanup_sees_earlier_error() {
   co_return saw_a;
 }
 
-TEST(AsyncExitStack, CleanupSeesTheErrorCurrentlyPropagating) {
-  EXPECT_TRUE(sync_wait(later_cleanup_sees_earlier_error()));
+TEST_P(AsyncExitStack, CleanupSeesTheErrorCurrentlyPropagating) {
+  EXPECT_TRUE(run(later_cleanup_sees_earlier_error()));
 }
 
 task<std::vector<std::exception_ptr>> body_error_then_cancellation_in_cleanup() {
@@ -276,8 +379,8 @@ task<std::vector<std::exception_ptr>> body_error_then_cancellation_in_cleanup() 
 
 // Python's flaw: a cancellation arriving during cleanup replaces the chain. Here it is one more
 // entry, and the body's error and the other cleanup's are still there.
-TEST(AsyncExitStack, CancellationDuringCleanupLosesNothing) {
-  const auto errors = sync_wait(body_error_then_cancellation_in_cleanup());
+TEST_P(AsyncExitStack, CancellationDuringCleanupLosesNothing) {
+  const auto errors = run(body_error_then_cancellation_in_cleanup());
   ASSERT_EQ(errors.size(), 3U);
   EXPECT_THROW(std::rethrow_exception(errors[0]), error_a);
   EXPECT_THROW(std::rethrow_exception(errors[1]), scopekit::stopped_error);
@@ -296,10 +399,10 @@ task<bool> cleanup_under_stop() {
   co_return slept;
 }
 
-TEST(AsyncExitStack, CleanupsAreShieldedFromStop) {
+TEST_P(AsyncExitStack, CleanupsAreShieldedFromStop) {
   std::stop_source source;
   source.request_stop();
-  EXPECT_TRUE(sync_wait(cleanup_under_stop(), source.get_token()));
+  EXPECT_TRUE(run(cleanup_under_stop(), source.get_token()));
 }
 
 // ---- pop_all -----------------------------------------------------------------------------------
@@ -317,8 +420,8 @@ task<std::vector<std::string>> pop_all_transfers() {
   co_return log;
 }
 
-TEST(AsyncExitStack, PopAllMovesEveryEntry) {
-  EXPECT_EQ(sync_wait(pop_all_transfers()),
+TEST_P(AsyncExitStack, PopAllMovesEveryEntry) {
+  EXPECT_EQ(run(pop_all_transfers()),
             (std::vector<std::string>{"9", "8", "7", "6", "5", "4", "3", "2", "1", "0"}));
 }
 
@@ -346,7 +449,7 @@ task<std::uintptr_t> ten_thousand_entries() {
   co_return high - low;
 }
 
-TEST(AsyncExitStack, TenThousandEntriesUnwindWithoutRecursion) {
+TEST(AsyncExitStackCost, TenThousandEntriesUnwindWithoutRecursion) {
   EXPECT_LT(sync_wait(ten_thousand_entries()), 4096U);
 }
 
@@ -360,7 +463,7 @@ task<long> push_and_close_eight(int& runs) {
   co_return scopekit::test::allocations() - before;
 }
 
-TEST(AsyncExitStack, PushAndCloseOfEightSynchronousCleanupsDoNotAllocate) {
+TEST(AsyncExitStackCost, PushAndCloseOfEightSynchronousCleanupsDoNotAllocate) {
   SCOPEKIT_SKIP_WITHOUT_ALLOCATION_COUNTER();
   int runs = 0;
   EXPECT_EQ(sync_wait(push_and_close_eight(runs)), 0);
@@ -378,13 +481,13 @@ task<long> push_many(std::size_t count) {
   co_return allocated;
 }
 
-TEST(AsyncExitStack, OverflowStorageGrowsGeometrically) {
+TEST(AsyncExitStackCost, OverflowStorageGrowsGeometrically) {
   SCOPEKIT_SKIP_WITHOUT_ALLOCATION_COUNTER();
   // 1,000 entries past the inline ones: a handful of reallocations, not one per push.
   EXPECT_LE(sync_wait(push_many(1'008)), 12);
 }
 
-TEST(AsyncExitStack, FirstEightSmallCleanupsDoNotAllocate) {
+TEST(AsyncExitStackCost, FirstEightSmallCleanupsDoNotAllocate) {
   SCOPEKIT_SKIP_WITHOUT_ALLOCATION_COUNTER();
   int runs = 0;
   std::vector<std::string> log;

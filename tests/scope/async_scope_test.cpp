@@ -4,6 +4,7 @@
 #include "scopekit/async_scope.hpp"
 
 #include "scopekit/deadline.hpp"
+#include "scopekit/from_callback.hpp"
 #include "scopekit/run_loop.hpp"
 #include "scopekit/sleep.hpp"
 #include "scopekit/sync_wait.hpp"
@@ -18,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <coroutine>
+#include <optional>
 #include <stdexcept>
 #include <stop_token>
 #include <string>
@@ -110,6 +112,40 @@ TEST_P(AsyncScope, BodyExceptionClosesEverythingAndIsRethrownUnchanged) {
 }
 
 // ---- Early exit from a loop --------------------------------------------------------------------
+task<> body_whose_cleanup_rethrows_its_error() {
+  auto body = [](async_scope& scope) -> task<> {
+    scope.push([](const std::exception_ptr& current) -> task<> {
+      if (current) {
+        std::rethrow_exception(current);  // hands the body's error back
+      }
+      co_return;
+    });
+    throw body_error{};
+  };
+  co_await async_scope::run(body);
+}
+
+TEST_P(AsyncScope, ACleanupRethrowingTheBodysErrorLeavesTheBodysErrorAlone) {
+  EXPECT_THROW(run(body_whose_cleanup_rethrows_its_error()), body_error);  // not a scope_error
+}
+
+task<int> lone_async_cleanup_that_pushes_another() {
+  int pushed_ran = 0;
+  auto body = [&pushed_ran](async_scope& scope) -> task<> {
+    scope.push([&scope, &pushed_ran]() -> task<> {
+      scope.push([&pushed_ran] { ++pushed_ran; });  // during the exit's close
+      co_return;
+    });
+    co_return;
+  };
+  co_await async_scope::run(body);
+  co_return pushed_ran;
+}
+
+TEST_P(AsyncScope, ACleanupPushedByTheOnlyAsyncCleanupRuns) {
+  EXPECT_EQ(run(lone_async_cleanup_that_pushes_another()), 1);  // was left behind: abort
+}
+
 TEST_P(AsyncScope, EarlyReturnFromLoopClosesResource) {
   const int found = run(async_scope::run([](async_scope& s) -> task<int> {
     stream& rows = co_await s.enter(open_stream());
@@ -375,6 +411,104 @@ TEST(AsyncScopeDeathTest, DestroyingWithChildrenInFlightAborts) {
         scoped = task<>{};  // destroying run() mid-join destroys the scope
       },
       "destroyed with 1 child task");
+}
+
+// ---- request_stop against Python's newest semantics ------------------------------------------
+// TaskGroup.cancel() (3.15) ends the group without an error and is idempotent; a group's own
+// stop never hides an outer stop or deadline (the bug CPython has open); Trio attaches a
+// reason to a cancellation.
+task<> sleep_an_hour() { co_await scopekit::sleep_for(1h); }
+
+task<outcome> stop_own_scope_twice() {
+  outcome seen = outcome::running;
+  auto body = [&seen](async_scope& scope) -> task<> {
+    scope.push([&seen, &scope] { seen = scope.outcome(); });
+    scope.spawn(sleep_an_hour());
+    scope.request_stop();
+    scope.request_stop();  // idempotent
+    co_await scopekit::sleep_for(1h);  // stopped: a stopped_error leaves the body
+  };
+  co_await async_scope::run(body);  // and yet the scope ends without an error
+  co_return seen;
+}
+
+TEST_P(AsyncScope, RequestStopEndsTheScopeWithoutAnErrorAndIsIdempotent) {
+  EXPECT_EQ(run(stop_own_scope_twice()), outcome::stopped);  // stopped, not failed
+}
+
+task<int> stop_own_scope_before_a_value() {
+  auto body = [](async_scope& scope) -> task<int> {
+    scope.request_stop("shutting down");
+    co_await scopekit::sleep_for(1h);
+    co_return 1;
+  };
+  co_return co_await async_scope::run(body);
+}
+
+TEST_P(AsyncScope, AStoppedBodyWithNoValueReportsTheReason) {
+  try {
+    run(stop_own_scope_before_a_value());
+    FAIL() << "a body that produced no value must not complete";
+  } catch (const stopped_error& e) {
+    EXPECT_NE(std::string(e.what()).find("shutting down"), std::string::npos) << e.what();
+  }
+}
+
+task<std::string> reason_seen_by_a_cleanup() {
+  std::string seen;
+  auto body = [&seen](async_scope& scope) -> task<> {
+    scope.push([&seen, &scope] { seen = scope.stop_reason(); });
+    scope.request_stop("user pressed Ctrl-C");
+    scope.request_stop("a later reason");  // the first one stays
+    co_return;
+  };
+  co_await async_scope::run(body);
+  co_return seen;
+}
+
+TEST_P(AsyncScope, TheFirstReasonIsKeptForCleanupsAndChildren) {
+  EXPECT_EQ(run(reason_seen_by_a_cleanup()), "user pressed Ctrl-C");
+}
+
+/// Completes once `token` is stopped (a cleanup is shielded: this is how it sees its parent's).
+task<> until_stopped(std::stop_token token) {
+  std::optional<std::stop_callback<scopekit::callback_completion<void>>> wake;
+  co_await scopekit::from_callback<void>(
+      [&wake, &token](const scopekit::callback_completion<void>& done) { wake.emplace(token, done); },
+      []() noexcept {});
+}
+
+// The scope stops itself; the outer stop arrives while it exits (in a cleanup). CPython's
+// TaskGroup swallows that outer cancellation; the scope must report it.
+task<> own_stop_then_outer_stop(std::stop_source& outer) {
+  auto body = [&outer](async_scope& scope) -> task<> {
+    scope.push([&outer] { outer.request_stop(); });
+    scope.request_stop();
+    co_return;
+  };
+  co_await async_scope::run(body);
+}
+
+TEST_P(AsyncScope, AnOwnStopNeverHidesAnOuterStop) {
+  std::stop_source outer;
+  EXPECT_THROW(run(own_stop_then_outer_stop(outer), outer.get_token()), stopped_error);
+}
+
+// The same with a deadline: the scope has stopped itself, and the deadline around it expires
+// while a cleanup runs; the caller must get timeout_error, not a normal completion.
+task<> own_stop_then_deadline_during_exit() {
+  const std::stop_token deadline = co_await scopekit::current_stop_token();
+  auto body = [deadline](async_scope& scope) -> task<> {
+    scope.push([deadline]() -> task<> { co_await until_stopped(deadline); });
+    scope.request_stop();
+    co_return;
+  };
+  co_await async_scope::run(body);
+}
+
+TEST_P(AsyncScope, AnOwnStopNeverHidesAnOuterDeadline) {
+  EXPECT_THROW(run(scopekit::with_timeout(5ms, own_stop_then_deadline_during_exit())),
+               scopekit::timeout_error);
 }
 
 }  // namespace

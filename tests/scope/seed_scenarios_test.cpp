@@ -3,13 +3,14 @@
 // shared_ptr cycle: stream -> future -> registry -> callback -> stream. Entered into an
 // async_scope, the stream is closed on every exit path (exception during processing, early
 // exit, cancellation, timeout) and the cycle is freed. Without the scope it leaks, which the
-// last test shows and then repairs, so that the suite itself leaks nothing under LSan.
+// last test shows and then repairs, so that the suite itself leaks nothing under LSan. Every
+// scenario runs on a run_loop and on a thread_pool.
 #include "scopekit/async_scope.hpp"
 #include "scopekit/callback_registry.hpp"
 #include "scopekit/deadline.hpp"
 #include "scopekit/sleep.hpp"
-#include "scopekit/sync_wait.hpp"
 #include "scopekit/task.hpp"
+#include "support/executors.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,7 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using scopekit::async_scope;
-using scopekit::sync_wait;
 using scopekit::task;
 
 /// The driver's future for a paged query: its I/O thread invokes on_page for each page.
@@ -78,9 +78,14 @@ struct processing_error : std::runtime_error {
   processing_error() : std::runtime_error("row could not be processed") {}
 };
 
-class SeedScenario : public ::testing::Test {
+// On a run_loop and on a thread_pool: the body, the cleanups and the I/O thread's callbacks
+// then run on three different threads.
+class SeedScenario : public scopekit::test::on_each_executor {
 protected:
-  void SetUp() override { result_stream::live = 0; }
+  void SetUp() override {
+    on_each_executor::SetUp();
+    result_stream::live = 0;
+  }
 
   /// Pages arrive from an I/O thread while the body runs.
   void deliver_pages(const std::shared_ptr<page_future>& future) {
@@ -95,15 +100,17 @@ protected:
     if (io_.joinable()) {
       io_.join();
     }
+    on_each_executor::TearDown();
   }
 
   std::thread io_;
 };
+SCOPEKIT_EXECUTORS(SeedScenario);
 
-TEST_F(SeedScenario, ExceptionDuringProcessingClosesTheStream) {
+TEST_P(SeedScenario, ExceptionDuringProcessingClosesTheStream) {
   auto future = std::make_shared<page_future>();
   std::weak_ptr<result_stream> watch;
-  EXPECT_THROW(sync_wait(async_scope::run([&](async_scope& s) -> task<> {
+  EXPECT_THROW(run(async_scope::run([&](async_scope& s) -> task<> {
                  stream_handle& rows = co_await s.enter(execute_stream(future));
                  watch = rows.stream;
                  deliver_pages(future);
@@ -115,10 +122,10 @@ TEST_F(SeedScenario, ExceptionDuringProcessingClosesTheStream) {
   EXPECT_EQ(result_stream::live.load(), 0);
 }
 
-TEST_F(SeedScenario, EarlyExitFromTheLoopClosesTheStream) {
+TEST_P(SeedScenario, EarlyExitFromTheLoopClosesTheStream) {
   auto future = std::make_shared<page_future>();
   std::weak_ptr<result_stream> watch;
-  const int first_big = sync_wait(async_scope::run([&](async_scope& s) -> task<int> {
+  const int first_big = run(async_scope::run([&](async_scope& s) -> task<int> {
     stream_handle& rows = co_await s.enter(execute_stream(future));
     watch = rows.stream;
     deliver_pages(future);
@@ -134,12 +141,12 @@ TEST_F(SeedScenario, EarlyExitFromTheLoopClosesTheStream) {
   EXPECT_EQ(result_stream::live.load(), 0);
 }
 
-TEST_F(SeedScenario, CancellationClosesTheStream) {
+TEST_P(SeedScenario, CancellationClosesTheStream) {
   auto future = std::make_shared<page_future>();
   std::weak_ptr<result_stream> watch;
   std::stop_source caller;
   std::thread canceller;
-  EXPECT_THROW(sync_wait(async_scope::run([&](async_scope& s) -> task<> {
+  EXPECT_THROW(run(async_scope::run([&](async_scope& s) -> task<> {
                            stream_handle& rows = co_await s.enter(execute_stream(future));
                            watch = rows.stream;
                            deliver_pages(future);
@@ -154,11 +161,11 @@ TEST_F(SeedScenario, CancellationClosesTheStream) {
   EXPECT_EQ(result_stream::live.load(), 0);
 }
 
-TEST_F(SeedScenario, TimeoutClosesTheStream) {
+TEST_P(SeedScenario, TimeoutClosesTheStream) {
   auto future = std::make_shared<page_future>();
   std::weak_ptr<result_stream> watch;
   EXPECT_THROW(
-      sync_wait(scopekit::with_timeout(2ms, async_scope::run([&](async_scope& s) -> task<> {
+      run(scopekit::with_timeout(2ms, async_scope::run([&](async_scope& s) -> task<> {
                                          stream_handle& rows =
                                              co_await s.enter(execute_stream(future));
                                          watch = rows.stream;
@@ -170,13 +177,13 @@ TEST_F(SeedScenario, TimeoutClosesTheStream) {
   EXPECT_EQ(result_stream::live.load(), 0);
 }
 
-TEST_F(SeedScenario, WithoutAScopeTheCycleLeaks) {
+TEST_P(SeedScenario, WithoutAScopeTheCycleLeaks) {
   std::weak_ptr<result_stream> watch;
   std::weak_ptr<page_future> future_watch;
   {
     auto future = std::make_shared<page_future>();
     future_watch = future;
-    stream_handle rows = sync_wait(execute_stream(future));
+    stream_handle rows = run(execute_stream(future));
     watch = rows.stream;
     // The caller forgets close(): every outside reference is dropped here.
   }

@@ -8,7 +8,15 @@
 namespace {
 std::atomic<long> count{0};
 std::atomic<long long> bytes{0};
+std::atomic<bool> failing{false};
 }  // namespace
+
+scopekit::test::failing_allocations::failing_allocations() noexcept {
+  failing.store(true, std::memory_order_relaxed);
+}
+scopekit::test::failing_allocations::~failing_allocations() {
+  failing.store(false, std::memory_order_relaxed);
+}
 
 long scopekit::test::allocations() noexcept { return count.load(std::memory_order_relaxed); }
 long long scopekit::test::allocated_bytes() noexcept {
@@ -26,6 +34,9 @@ long long scopekit::test::allocated_bytes() noexcept {
 void* operator new(std::size_t size) {
   count.fetch_add(1, std::memory_order_relaxed);
   bytes.fetch_add(static_cast<long long>(size), std::memory_order_relaxed);
+  if (failing.load(std::memory_order_relaxed)) {
+    throw std::bad_alloc{};
+  }
   if (void* p = std::malloc(size == 0 ? 1 : size)) {
     return p;
   }
@@ -37,6 +48,9 @@ void* operator new(std::size_t size) {
 void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
   count.fetch_add(1, std::memory_order_relaxed);
   bytes.fetch_add(static_cast<long long>(size), std::memory_order_relaxed);
+  if (failing.load(std::memory_order_relaxed)) {
+    return nullptr;
+  }
   return std::malloc(size == 0 ? 1 : size);
 }
 void operator delete(void* p) noexcept { std::free(p); }

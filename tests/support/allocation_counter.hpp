@@ -2,7 +2,9 @@
 //
 // Link tests/support/allocation_counter.cpp into a test binary to replace the global
 // operator new/delete with counting versions; then compare allocations() (or allocated_bytes())
-// before and after.
+// before and after. failing_allocations makes every operator new fail (throw std::bad_alloc,
+// or return null for the nothrow form) while it lives: the way to prove that a path allocates
+// nothing that could fail.
 //
 // Under ThreadSanitizer the replacement is impossible (its runtime is linked whole and defines
 // every form of operator new and delete), so the counters stay at zero there and tests that
@@ -32,5 +34,16 @@ long allocations() noexcept;
 
 /// Bytes requested from the global operator new so far (all threads).
 long long allocated_bytes() noexcept;
+
+/// Makes operator new fail on every thread, from construction to destruction. Not nestable.
+class failing_allocations {
+public:
+  failing_allocations() noexcept;
+  failing_allocations(const failing_allocations&) = delete;
+  failing_allocations& operator=(const failing_allocations&) = delete;
+  failing_allocations(failing_allocations&&) = delete;
+  failing_allocations& operator=(failing_allocations&&) = delete;
+  ~failing_allocations();
+};
 
 }  // namespace scopekit::test

@@ -211,6 +211,17 @@ private:
     ++reserved_;
   }
 
+  /// Records the error a cleanup threw. A cleanup that rethrows the error it was handed adds
+  /// nothing: that error is already recorded (or is the body's, which the caller holds), and
+  /// one error must not turn into a scope_error holding it twice (Python reports it once).
+  static void record(std::vector<std::exception_ptr>& errors, std::exception_ptr& current,
+                     std::exception_ptr thrown) {
+    if (thrown != current) {
+      errors.push_back(thrown);
+      current = std::move(thrown);
+    }
+  }
+
   /// True if the entry on top runs without awaiting.
   [[nodiscard]] bool top_is_synchronous() const noexcept {
     return size_ <= inline_capacity ? inline_[size_ - 1].is_synchronous()
@@ -225,8 +236,7 @@ private:
       try {
         entry.call(current);
       } catch (...) {
-        current = std::current_exception();
-        errors.push_back(current);
+        record(errors, current, std::current_exception());
       }
     }
   }
@@ -244,8 +254,7 @@ private:
           co_await cleanup.with_context(shielded);
         }
       } catch (...) {
-        current = std::current_exception();
-        errors.push_back(current);
+        record(errors, current, std::current_exception());
       }
     }
   }
@@ -290,34 +299,16 @@ public:
     return stack_->empty();
   }
 
+  // Everything from the first asynchronous cleanup on runs in one coroutine, which also runs
+  // what the cleanups push while they run (as Python's ExitStack does), however few they are.
   template <class P>
   bool await_suspend(std::coroutine_handle<P> awaiting) {
-    if (stack_->size() != 1) {
-      rest_ = stack_->run_remaining(errors(), current_);
-      return rest_.operator co_await().await_suspend(awaiting);
-    }
-    // One asynchronous cleanup left (a scope with one resource): await it directly, shielded,
-    // with no coroutine frame of ours. The entry lives here until its task has completed.
-    last_ = stack_->take_last();
-    shielded_ = detail::coroutine_context{detail::context_of(awaiting).exec, {}};
-    try {
-      rest_ = last_.call_async(current_);
-    } catch (...) {  // the cleanup threw before returning its awaitable
-      errors().push_back(std::current_exception());
-      return false;
-    }
-    awaiting_last_ = true;
-    return rest_.with_context(shielded_).await_suspend(awaiting);
+    rest_ = stack_->run_remaining(errors(), current_);
+    return rest_.operator co_await().await_suspend(awaiting);
   }
 
   void await_resume() {
-    if (awaiting_last_) {
-      try {
-        rest_.operator co_await().await_resume();
-      } catch (...) {
-        errors().push_back(std::current_exception());
-      }
-    } else if (rest_.valid()) {
+    if (rest_.valid()) {
       rest_.operator co_await().await_resume();  // only an allocation failure can come out
     }
     if (sink_ == nullptr) {
@@ -334,10 +325,7 @@ private:
   std::vector<std::exception_ptr>* sink_;  // null: close() keeps and throws its own
   std::vector<std::exception_ptr> own_errors_;
   std::exception_ptr current_;
-  detail::cleanup_entry last_;
-  detail::coroutine_context shielded_;
-  bool awaiting_last_ = false;
-  task<void> rest_;  // destroyed before last_, whose callable it may use
+  task<void> rest_;
 };
 
 inline async_exit_stack::close_awaiter async_exit_stack::close() noexcept {

@@ -12,7 +12,8 @@
 //   4. completes with the body's value, or rethrows: the only error unchanged, several as a
 //      scope_error (scopekit/scope_error.hpp) whose nested exception is the primary one.
 // A failing child stops its siblings and the body. A stopped_error raised in obedience to the
-// scope's own stop is not an error. spawn() after the scope has joined is refused with
+// scope's own stop is not an error, and a scope ended by its own request_stop() completes
+// without one (a stop from outside still throws stopped_error). spawn() after the scope has joined is refused with
 // std::logic_error; destroying a scope with children still in flight aborts with a message.
 //
 // Threads: the body, children and cleanups run on the caller's executor, which may run several
@@ -53,6 +54,8 @@
 #include <optional>
 #include <stdexcept>
 #include <stop_token>
+#include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -111,6 +114,9 @@ public:
     }
     co_await scope.exit(std::move(body_error));  // rethrows what left the scope
     if constexpr (!std::is_void_v<value_type>) {
+      if (!value) {
+        throw scope.own_stopped_error();  // stopped by request_stop(): there is no value
+      }
       co_return std::move(*value);
     }
   }
@@ -170,8 +176,38 @@ public:
   /// request_stop() is called.
   [[nodiscard]] std::stop_token get_stop_token() const noexcept { return stop_.get_token(); }
 
-  /// Stops the body and the children; the scope then exits as stopped. Thread-safe.
+  /// Stops the body and the children; the scope then exits as stopped, without an error
+  /// (Python's TaskGroup.cancel()): run() completes, with the body's value if it returned one,
+  /// else (a value-less stopped body) throws stopped_error. A stop of the parent's token seen
+  /// at the exit or during the cleanups is still reported as stopped_error: the scope's own
+  /// stop never hides an outer one. Idempotent, thread-safe.
   void request_stop() noexcept { stop_because(stop_cause::requested); }
+
+  /// request_stop() with a reason (Trio's cancel reason): the first reason given is kept, for
+  /// stop_reason() and for the stopped_error the scope may throw. Throws std::bad_alloc (the
+  /// stop is still requested, without the reason).
+  void request_stop(std::string_view reason) {
+    {
+      std::lock_guard lock{mutex_};
+      if (cause_ == stop_cause::none) {
+        try {
+          reason_ = reason;
+        } catch (...) {
+          cause_ = stop_cause::requested;
+          stop_.request_stop();
+          throw;
+        }
+      }
+    }
+    request_stop();
+  }
+
+  /// The reason given to the first request_stop that stopped the scope; empty if none.
+  /// Thread-safe. Throws std::bad_alloc.
+  [[nodiscard]] std::string stop_reason() const {
+    std::lock_guard lock{mutex_};
+    return reason_;
+  }
 
   /// How the scope ended, for cleanups: running while the body runs, then success, failure or
   /// stopped. Thread-safe.
@@ -197,7 +233,9 @@ public:
   }
 
 private:
-  enum class stop_cause : unsigned char { none, requested, parent, failure };
+  // Why the scope stopped, the first cause kept: request_stop(), the parent's token, a failing
+  // body or child, or a body that gave up with stopped_error on its own.
+  enum class stop_cause : unsigned char { none, requested, parent, failure, gave_up };
 
   struct forward_parent_stop {
     async_scope* scope;
@@ -205,7 +243,7 @@ private:
   };
 
   async_scope(executor& exec, const std::stop_token& parent)
-      : exec_(&exec), context_{&exec, stop_.get_token()} {
+      : exec_(&exec), parent_(parent), context_{&exec, stop_.get_token()} {
     parent_stop_.emplace(parent, forward_parent_stop{this});
   }
 
@@ -217,6 +255,12 @@ private:
       }
     }
     stop_.request_stop();
+  }
+
+  // The stopped_error of a scope that request_stop() ended, with the reason if one was given.
+  [[nodiscard]] stopped_error own_stopped_error() const {
+    const std::string reason = stop_reason();
+    return reason.empty() ? stopped_error{} : stopped_error{"scopekit: operation stopped: " + reason};
   }
 
   static bool is_stop(const std::exception_ptr& error) noexcept {
@@ -289,12 +333,13 @@ private:
     if (body_error && !body_stopped) {
       stop_because(stop_cause::failure);
     } else if (body_stopped) {
-      stop_because(stop_cause::requested);  // keeps an earlier cause (parent, failure)
+      stop_because(stop_cause::gave_up);  // keeps an earlier cause (parent, failure, request)
     }
     co_await join_awaiter{this};
 
     std::vector<std::exception_ptr> errors;
     stop_cause cause = stop_cause::none;
+    bool own_stop_only = false;
     {
       std::lock_guard lock{mutex_};
       cause = cause_;
@@ -305,23 +350,34 @@ private:
     }
     if (!errors.empty()) {
       outcome_.store(outcome::failure, std::memory_order_release);
-    } else if (body_stopped || cause == stop_cause::parent || cause == stop_cause::requested) {
+    } else if (body_stopped || cause != stop_cause::none) {
       outcome_.store(outcome::stopped, std::memory_order_release);
-      errors.push_back(body_stopped ? body_error : std::make_exception_ptr(stopped_error{}));
+      // request_stop() alone ends the scope without an error (Python's TaskGroup.cancel()),
+      // but never hides a stop from outside: the parent's token is checked now and again after
+      // the cleanups (CPython's TaskGroup loses an outer cancellation there).
+      own_stop_only = cause == stop_cause::requested && !parent_.stop_requested();
+      if (!own_stop_only) {
+        errors.push_back(body_stopped ? body_error : std::make_exception_ptr(stopped_error{}));
+      }
     } else {
       outcome_.store(outcome::success, std::memory_order_release);
     }
     const std::exception_ptr current = errors.empty() ? nullptr : errors.front();
     co_await cleanups_.close_collecting(errors, current);
+    if (own_stop_only && errors.empty() && parent_.stop_requested()) {
+      errors.push_back(std::make_exception_ptr(stopped_error{}));  // the outer stop came meanwhile
+    }
     throw_errors(std::move(errors));
   }
 
   executor* exec_;
-  std::mutex mutex_;           // guards cause_ and child_errors_
+  std::stop_token parent_;  // the awaiter's: its stop is never hidden by the scope's own
+  mutable std::mutex mutex_;   // guards cause_, reason_ and child_errors_
   std::mutex cleanups_mutex_;  // guards cleanups_ while children may touch it
   std::stop_source stop_;
   detail::coroutine_context context_;
   stop_cause cause_ = stop_cause::none;
+  std::string reason_;  // guarded by mutex_
   std::vector<std::exception_ptr> child_errors_;
   std::atomic<std::size_t> pending_{1};  // children in flight, plus one until the join
   std::coroutine_handle<> joiner_;

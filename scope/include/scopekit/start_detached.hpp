@@ -55,22 +55,11 @@ void start_detached(executor& exec, task<T> work, F on_done, std::stop_token sto
     F on_done;
     static void complete(void* self, std::coroutine_handle<> /*done*/) noexcept {
       std::unique_ptr<detached> owner{static_cast<detached*>(self)};  // frees the frame too
-      std::exception_ptr error;
+      auto outcome = detail::take_outcome(owner->work);
       if constexpr (std::is_void_v<T>) {
-        try {
-          owner->work.handle().promise().take();
-        } catch (...) {
-          error = std::current_exception();
-        }
-        owner->on_done(std::move(error));
+        owner->on_done(std::move(outcome.error));
       } else {
-        std::optional<T> value;
-        try {
-          value.emplace(owner->work.handle().promise().take());
-        } catch (...) {
-          error = std::current_exception();
-        }
-        owner->on_done(std::move(error), std::move(value));
+        owner->on_done(std::move(outcome.error), std::move(outcome.value));
       }
     }
   };

@@ -715,13 +715,18 @@ TEST_F(CqlRowStream, AStopOfTheAwaitingCoroutineEndsTheLoop) {
           EXPECT_TRUE(co_await poll_until([&n] { return n == 10; }));
           sc.request_stop();
         }(scope, read));
-        while (co_await rows.next()) {
-          ++read;
+        try {
+          while (co_await rows.next()) {
+            ++read;
+          }
+        } catch (const stopped_error&) {
+          stopped = true;
+          throw;
         }
         ADD_FAILURE() << "the loop ended without a stop";
-      });
-    } catch (const stopped_error&) {
-      stopped = true;
+      });  // request_stop() ends the scope without an error
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "the scope's own stop let an error out: " << e.what();
     }
     EXPECT_TRUE(stopped);
     EXPECT_EQ(read, 10U);

@@ -7,7 +7,11 @@
 #include "scopekit/task.hpp"
 
 #include <coroutine>
+#include <exception>
+#include <optional>
 #include <stdexcept>
+#include <string>
+#include <type_traits>
 #include <utility>
 
 namespace scopekit::detail {
@@ -22,6 +26,34 @@ void start_on(const task<T>& work, coroutine_context context,
   handle.promise().set_own_context(std::move(context));
   handle.promise().set_completion_hook(hook, arg);
   exec->post(handle);
+}
+
+/// What a completed task produced: its exception (null if none) and, unless T is void, its
+/// value (empty if it threw).
+template <class T>
+struct task_outcome {
+  std::exception_ptr error;
+  std::optional<T> value;
+};
+template <>
+struct task_outcome<void> {
+  std::exception_ptr error;
+};
+
+/// Takes the outcome out of a completed task. Never throws: the task's exception is returned.
+template <class T>
+task_outcome<T> take_outcome(const task<T>& done) noexcept {
+  task_outcome<T> outcome;
+  try {
+    if constexpr (std::is_void_v<T>) {
+      done.handle().promise().take();
+    } else {
+      outcome.value.emplace(done.handle().promise().take());
+    }
+  } catch (...) {
+    outcome.error = std::current_exception();
+  }
+  return outcome;
 }
 
 template <class T>
