@@ -20,6 +20,9 @@
 //
 //   BM_ScopeSpawnJoinPool/N/W       BM_ScopeSpawnJoin on a thread_pool of W workers (1, 2, 4):
 //                                   the children run on every worker, the joiner is posted back
+//   BM_CpuBoundChildrenPool/N/W     a scope spawning N children that each compute for about a
+//                                   millisecond, on a thread_pool of W workers: W = 1 against
+//                                   W = N is the speed-up N workers give N independent children
 //   BM_ExitStackPushClosePool/N/W   BM_ExitStackPushClose on a thread_pool of W workers
 //                                   The pool variants report wall-clock time (UseRealTime): the
 //                                   benchmark's own thread only waits in block_on, so its CPU
@@ -357,6 +360,43 @@ task<> scope_spawn_join(benchmark::State& state) {
   check(state, children_done - children_before, n, "a child ran the wrong number of times");
 }
 
+// --- CPU-bound children on a pool --------------------------------------------------------------
+
+std::atomic<std::int64_t> cpu_children_done{0};
+std::atomic<std::uint64_t> cpu_checksum{0};
+
+/// About a millisecond of arithmetic (xorshift steps) that the compiler cannot drop.
+std::uint64_t burn(std::uint64_t seed) noexcept {
+  std::uint64_t x = seed | 1U;
+  for (int i = 0; i < 1'000'000; ++i) {
+    x ^= x << 13U;
+    x ^= x >> 7U;
+    x ^= x << 17U;
+  }
+  return x;
+}
+
+task<> cpu_child(std::uint64_t seed) {
+  cpu_checksum.fetch_xor(burn(seed), std::memory_order_relaxed);
+  cpu_children_done.fetch_add(1, std::memory_order_relaxed);
+  co_return;
+}
+
+task<> cpu_bound_children(benchmark::State& state) {
+  const std::size_t n = entries(state);
+  const auto spawn_children = [n](async_scope& scope) -> task<> {
+    for (std::size_t i = 0; i < n; ++i) {
+      scope.spawn(cpu_child(i));
+    }
+    co_return;
+  };
+  const std::int64_t before = cpu_children_done.load();
+  for (auto _ : state) {
+    co_await async_scope::run(spawn_children);
+  }
+  check(state, cpu_children_done.load() - before, n, "a child ran the wrong number of times");
+}
+
 task<> sequential_await(benchmark::State& state) {
   const std::size_t n = entries(state);
   const std::int64_t children_before = children_done;
@@ -429,6 +469,9 @@ void BM_ScopeSpawnJoin(benchmark::State& state) {
 void BM_ScopeSpawnJoinPool(benchmark::State& state) {
   run_on_pool(state, scope_spawn_join);
 }
+void BM_CpuBoundChildrenPool(benchmark::State& state) {
+  run_on_pool(state, cpu_bound_children);
+}
 void BM_ExitStackPushClosePool(benchmark::State& state) {
   run_on_pool(state, exit_stack_push_close);
 }
@@ -453,6 +496,13 @@ BENCHMARK(BM_ExitStackHandWrittenAsync)->Arg(1)->Arg(8)->Arg(64);
 BENCHMARK(BM_ScopeSpawnJoin)->Arg(1)->Arg(8)->Arg(64);
 BENCHMARK(BM_ScopeSpawnJoinPool)->ArgsProduct({{1, 8, 64}, {1, 2, 4}})->UseRealTime();
 BENCHMARK(BM_ExitStackPushClosePool)->ArgsProduct({{8, 64}, {1, 2, 4}})->UseRealTime();
+BENCHMARK(BM_CpuBoundChildrenPool)
+    ->Args({2, 1})
+    ->Args({2, 2})
+    ->Args({4, 1})
+    ->Args({4, 4})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SequentialAwait)->Arg(1)->Arg(8)->Arg(64);
 BENCHMARK(BM_ScopeRunOneResource);
 BENCHMARK(BM_HandWrittenOneResource);
