@@ -112,14 +112,15 @@ function(_scopekit_doc_split_includes includes_out rest_out rest_line_out body l
   set(${rest_line_out} "${line}" PARENT_SCOPE)
 endfunction()
 
-# _scopekit_doc_asan_option(<test> <option>): appends an AddressSanitizer option for one test,
-# keeping the ones the environment already sets (a later option overrides an earlier one).
-function(_scopekit_doc_asan_option test option)
+# _scopekit_doc_sanitizer_option(<test> <variable> <option>): appends a sanitizer option
+# (<variable> is ASAN_OPTIONS or LSAN_OPTIONS) for one test, keeping the ones the environment
+# already sets (a later option overrides an earlier one).
+function(_scopekit_doc_sanitizer_option test variable option)
   if(CMAKE_VERSION VERSION_LESS 3.22)
-    set_tests_properties(${test} PROPERTIES ENVIRONMENT "ASAN_OPTIONS=${option}")
+    set_property(TEST ${test} APPEND PROPERTY ENVIRONMENT "${variable}=${option}")
   else()
-    set_tests_properties(${test} PROPERTIES ENVIRONMENT_MODIFICATION
-                                            "ASAN_OPTIONS=string_append::${option}")
+    set_property(TEST ${test} APPEND PROPERTY ENVIRONMENT_MODIFICATION
+                                              "${variable}=string_append::${option}")
   endif()
 endfunction()
 
@@ -133,6 +134,10 @@ function(_scopekit_doc_page md rel)
   string(REPLACE "/" "." test_stem "${stem}")
   set(block_dir "${CMAKE_CURRENT_BINARY_DIR}/blocks")
   file(RELATIVE_PATH shown_path "${PROJECT_SOURCE_DIR}" "${md}")
+  # The #line directives name the page relative to the build tree, where the compiler runs, so
+  # that diagnostics lead to it and the generated text is the same in every clone (a compiler
+  # cache then finds a block another clone compiled).
+  file(RELATIVE_PATH line_path "${PROJECT_BINARY_DIR}" "${md}")
 
   set(prelude "")
   foreach(header IN LISTS arg_PRELUDE_HEADERS)
@@ -193,7 +198,7 @@ function(_scopekit_doc_page md rel)
             message(FATAL_ERROR "${md}:${body_line}: a 'leaks' block must be a complete program "
                                 "that defines main()")
           endif()
-          _scopekit_doc_decode(content "${header}#line ${body_line} \"${md}\"\n${body}")
+          _scopekit_doc_decode(content "${header}#line ${body_line} \"${line_path}\"\n${body}")
           _scopekit_doc_write("${source}" "${content}")
           set(test doc.${test_stem}.${count})
           add_executable(doc_${name} "${source}")
@@ -209,8 +214,12 @@ function(_scopekit_doc_page md rel)
                                                     "detected memory leaks")
             add_test(NAME ${test}.output COMMAND doc_${name})
             set_tests_properties(${test}.output PROPERTIES LABELS docs)
-            _scopekit_doc_asan_option(${test} "detect_leaks=1")
-            _scopekit_doc_asan_option(${test}.output "detect_leaks=0")
+            _scopekit_doc_sanitizer_option(${test} ASAN_OPTIONS "detect_leaks=1")
+            # The check runs after main() returned, when no stack holds a live object; the stack
+            # still holds stale copies of pointers (more of them in an unoptimised build), and
+            # LeakSanitizer, which scans conservatively, would count them as references.
+            _scopekit_doc_sanitizer_option(${test} LSAN_OPTIONS "use_stacks=0")
+            _scopekit_doc_sanitizer_option(${test}.output ASAN_OPTIONS "detect_leaks=0")
             set(awaiting_output ${test}.output)
           else()
             set(awaiting_output ${test})
@@ -229,14 +238,14 @@ function(_scopekit_doc_page md rel)
             set(open "namespace scopekit_doc_synopsis {\nusing namespace ::scopekit;\n")
             set(close "}  // namespace scopekit_doc_synopsis\n")
           endif()
-          set(content "${header}${prelude}#line ${body_line} \"${md}\"\n${includes}${open}")
-          string(APPEND content "#line ${rest_line} \"${md}\"\n${rest}${close}")
+          set(content "${header}${prelude}#line ${body_line} \"${line_path}\"\n${includes}${open}")
+          string(APPEND content "#line ${rest_line} \"${line_path}\"\n${rest}${close}")
           _scopekit_doc_decode(content "${content}")
           _scopekit_doc_write("${source}" "${content}")
           list(APPEND sources "${source}")
           set(awaiting_output "")
         else()
-          _scopekit_doc_decode(content "${header}#line ${body_line} \"${md}\"\n${body}")
+          _scopekit_doc_decode(content "${header}#line ${body_line} \"${line_path}\"\n${body}")
           _scopekit_doc_write("${source}" "${content}")
           if(body MATCHES "(^|\n)[ \t]*int[ \t]+main[ \t]*\\(")
             add_executable(doc_${name} "${source}")
