@@ -6,9 +6,11 @@
 Each FILE is checked with the compile command BUILD_DIR/compile_commands.json has for it
 (warnings are errors). A file is skipped when the same check passed before on the same input:
 the key is a hash of the clang-tidy binary's version, every .clang-tidy on the way from the
-file to the root, the compile command (without its output paths), and the file preprocessed
-with its comments (so a NOLINT counts), with the source tree's own path replaced by a
-placeholder so that a clone in another folder finds what this one checked. Clean results are remembered in
+file to the root, the compile command (without its output paths), and the text the file reads:
+the source and every header it includes, as the build's last compile of it recorded them
+(`ninja -t deps`), or, where the build has no valid record, the file preprocessed with its
+comments (so a NOLINT counts either way). The source tree's own path is replaced by a placeholder
+so that a clone in another folder finds what this one checked. Clean results are remembered in
 $SCOPEKIT_TIDY_CACHE (default ~/.cache/scopekit-tidy); failures never are. Prints one line per
 file checked or skipped and every diagnostic; exits 1 if any file has a finding.
 """
@@ -54,16 +56,59 @@ def preprocess_command(entry: dict) -> list:
     return out + ["-E", "-C", "-o", "-"]
 
 
-def check(entry: dict, version: bytes, cache: Path, build_dir: str) -> tuple:
-    path = Path(entry["file"])
+def object_path(entry: dict):
+    """The object file the compile command writes (its -o argument), or None."""
+    args = entry.get("arguments") or shlex.split(entry["command"])
+    for flag, value in zip(args, args[1:]):
+        if flag == "-o":
+            return value
+    return None
+
+
+def recorded_inputs(build_dir: str) -> dict:
+    """Object file -> the files its last compile read, from ninja's dependency log (only the
+    records ninja still calls VALID, that is, not older than the object)."""
+    run = subprocess.run(["ninja", "-C", build_dir, "-t", "deps"], capture_output=True,
+                         text=True, check=False)
+    inputs, current = {}, None
+    for line in run.stdout.splitlines() if run.returncode == 0 else []:
+        if line and not line[0].isspace():
+            name, _, status = line.partition(": #deps")
+            current = name if status.rstrip().endswith("(VALID)") else None
+            if current is not None:
+                inputs[current] = []
+        elif line.strip() and current is not None:
+            inputs[current].append(line.strip())
+    return inputs
+
+
+def input_text(entry: dict, inputs: dict):
+    """The text the compile reads, to be hashed: the recorded inputs' paths and contents, else
+    the preprocessed file; None if neither can be had."""
+    recorded = inputs.get(object_path(entry) or "")
+    if recorded:
+        parts = []
+        try:
+            for name in recorded:
+                with open(os.path.join(entry["directory"], name), "rb") as f:
+                    parts.append(name.encode() + b"\0" + f.read())
+            return b"\0".join(parts)
+        except OSError:
+            pass  # a header gone since the build: read the file as it is now
     pre = subprocess.run(preprocess_command(entry), cwd=entry["directory"],
                          capture_output=True, check=False)
+    return pre.stdout if pre.returncode == 0 else None
+
+
+def check(entry: dict, version: bytes, cache: Path, build_dir: str, inputs: dict) -> tuple:
+    path = Path(entry["file"])
+    text = input_text(entry, inputs)
     key = None
-    if pre.returncode == 0:
+    if text is not None:
         root = os.path.realpath(os.getcwd()).encode()
         h = hashlib.sha256()
         for part in (version, tidy_configs(path), " ".join(preprocess_command(entry)).encode(),
-                     pre.stdout):
+                     text):
             h.update(part.replace(root, b"<source>"))
             h.update(b"\0")
         key = h.hexdigest()
@@ -87,6 +132,7 @@ def main() -> int:
                                 os.path.expanduser("~/.cache/scopekit-tidy")))
     cache.mkdir(parents=True, exist_ok=True)
     version = subprocess.run([TIDY, "--version"], capture_output=True, check=True).stdout
+    inputs = recorded_inputs(build_dir)
     entries = []
     for name in files:
         entry = commands.get(os.path.realpath(name))
@@ -97,7 +143,7 @@ def main() -> int:
     failed = 0
     cached = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        for path, ok, output in pool.map(lambda e: check(e, version, cache, build_dir), entries):
+        for path, ok, output in pool.map(lambda e: check(e, version, cache, build_dir, inputs), entries):
             if output == "cached":
                 cached += 1
                 continue

@@ -1,10 +1,12 @@
 # ScopekitDocs.cmake - every C++ block in the Markdown docs compiles, every program in them runs.
 #
 #   scopekit_add_doc_checks(SOURCE_DIR <dir> PRELUDE_HEADERS <header>... LINK_LIBRARIES <lib>...
-#                           [SKIP_PAGES <page>...])
+#                           [SKIP_PAGES <page>...] [PROGRAMS_ONLY])
 #
 # SKIP_PAGES names pages (paths below SOURCE_DIR) whose blocks are not checked in this build:
-# those of an optional dependency that was not found.
+# those of an optional dependency that was not found. PROGRAMS_ONLY builds and runs the programs
+# but does not compile the other blocks (scopekit_doc_blocks is not defined then): for a second
+# build that runs the programs under a sanitizer, where compiling the rest again proves nothing.
 #
 # At configure time, each *.md file under SOURCE_DIR is read and each fenced C++ block in it
 # (```cpp, ```c++ or ```cxx) is written to its own translation unit,
@@ -333,7 +335,7 @@ function(_scopekit_doc_page md rel)
 endfunction()
 
 function(scopekit_add_doc_checks)
-  cmake_parse_arguments(PARSE_ARGV 0 arg "" "SOURCE_DIR"
+  cmake_parse_arguments(PARSE_ARGV 0 arg "PROGRAMS_ONLY" "SOURCE_DIR"
                         "PRELUDE_HEADERS;LINK_LIBRARIES;EXTRA_PAGES;SKIP_PAGES")
   if(NOT arg_SOURCE_DIR)
     message(FATAL_ERROR "scopekit_add_doc_checks: SOURCE_DIR is required")
@@ -379,7 +381,7 @@ function(scopekit_add_doc_checks)
   endforeach()
 
   add_custom_target(scopekit_docs)
-  if(_scopekit_doc_sources)
+  if(_scopekit_doc_sources AND NOT arg_PROGRAMS_ONLY)
     add_library(scopekit_doc_blocks OBJECT ${_scopekit_doc_sources})
     target_link_libraries(scopekit_doc_blocks PRIVATE ${arg_LINK_LIBRARIES} _scopekit_doc_flags)
     add_dependencies(scopekit_docs scopekit_doc_blocks)

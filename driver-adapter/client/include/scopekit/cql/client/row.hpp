@@ -28,6 +28,7 @@
 #pragma once
 
 #include "scopekit/cql/client/exceptions.hpp"
+#include "scopekit/cql/protocol/big_endian.hpp"
 #include "scopekit/cql/protocol/rows.hpp"
 #include "scopekit/cql/protocol/value.hpp"
 
@@ -190,11 +191,7 @@ T row::read(std::size_t i, const value_view& v) const {
       return decode_int(v, name);
     } else if constexpr (std::is_same_v<T, std::int64_t>) {
       if (v.bytes().size() == 8) [[likely]] {  // inline: the hottest decoder of a scan
-        std::uint64_t out = 0;
-        for (const std::byte b : v.bytes()) {
-          out = (out << 8U) | std::to_integer<std::uint64_t>(b);
-        }
-        return static_cast<std::int64_t>(out);
+        return load_be<std::int64_t>(v.bytes());
       }
       return decode_bigint(v, name);  // throws, naming the column
     } else if constexpr (std::is_same_v<T, float>) {
