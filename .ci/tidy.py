@@ -143,7 +143,8 @@ def main() -> int:
     failed = 0
     cached = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        for path, ok, output in pool.map(lambda e: check(e, version, cache, build_dir, inputs), entries):
+        results = pool.map(lambda e: check(e, version, cache, build_dir, inputs), entries)
+        for path, ok, output in results:
             if output == "cached":
                 cached += 1
                 continue
