@@ -6,6 +6,11 @@ add_library(scopekit::warnings ALIAS scopekit_warnings)
 if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
   target_compile_options(scopekit_warnings INTERFACE -Wall -Wextra -Wpedantic -Wconversion
                                                      -Wshadow)
+  # Names reserved to the implementation (__x, _X, a global _x): clang finds them as it compiles
+  # (it stands in for clang-tidy's bugprone-reserved-identifier, see .clang-tidy).
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    target_compile_options(scopekit_warnings INTERFACE -Wreserved-identifier)
+  endif()
   if(SCOPEKIT_WERROR)
     target_compile_options(scopekit_warnings INTERFACE -Werror)
   endif()
