@@ -1,12 +1,14 @@
 # ScopekitDocs.cmake - every C++ block in the Markdown docs compiles, every program in them runs.
 #
 #   scopekit_add_doc_checks(SOURCE_DIR <dir> PRELUDE_HEADERS <header>... LINK_LIBRARIES <lib>...
-#                           [SKIP_PAGES <page>...] [PROGRAMS_ONLY])
+#                           [SKIP_PAGES <page>...] [PROGRAMS_ONLY | LEAKS_ONLY])
 #
 # SKIP_PAGES names pages (paths below SOURCE_DIR) whose blocks are not checked in this build:
 # those of an optional dependency that was not found. PROGRAMS_ONLY builds and runs the programs
 # but does not compile the other blocks (scopekit_doc_blocks is not defined then): for a second
 # build that runs the programs under a sanitizer, where compiling the rest again proves nothing.
+# LEAKS_ONLY builds and runs only the 'leaks' programs (below): for a second build with
+# AddressSanitizer, the only kind of build that can check them, next to one that checks the rest.
 #
 # At configure time, each *.md file under SOURCE_DIR is read and each fenced C++ block in it
 # (```cpp, ```c++ or ```cxx) is written to its own translation unit,
@@ -127,7 +129,8 @@ function(_scopekit_doc_sanitizer_option test variable option)
 endfunction()
 
 # _scopekit_doc_page(<md> <relative path>): extracts and registers the blocks of one page.
-# Reads arg_PRELUDE_HEADERS and arg_LINK_LIBRARIES from scopekit_add_doc_checks, its caller;
+# Reads arg_PRELUDE_HEADERS, arg_LINK_LIBRARIES and arg_LEAKS_ONLY from scopekit_add_doc_checks,
+# its caller;
 # appends to the caller's _scopekit_doc_sources (compile-only blocks), _scopekit_doc_programs
 # (executables) and _scopekit_doc_generated (every file written).
 function(_scopekit_doc_page md rel)
@@ -179,8 +182,10 @@ function(_scopekit_doc_page md rel)
         string(REGEX REPLACE "([][.*+?^$()|\\\\])" "\\\\\\1" expected "${expected}")
         # A ';' would split the property into several regular expressions; "[;]" keeps it one.
         string(REPLACE ";" "[;]" expected "${expected}")
-        set_tests_properties("${awaiting_output}" PROPERTIES PASS_REGULAR_EXPRESSION
-                                                             "^${expected}$")
+        if(NOT awaiting_output STREQUAL "<not built>")
+          set_tests_properties("${awaiting_output}" PROPERTIES PASS_REGULAR_EXPRESSION
+                                                               "^${expected}$")
+        endif()
         set(awaiting_output "")
         set(leaks_line "")
       elseif(fence STREQUAL "cpp")
@@ -244,12 +249,16 @@ function(_scopekit_doc_page md rel)
           string(APPEND content "#line ${rest_line} \"${line_path}\"\n${rest}${close}")
           _scopekit_doc_decode(content "${content}")
           _scopekit_doc_write("${source}" "${content}")
-          list(APPEND sources "${source}")
+          if(NOT arg_LEAKS_ONLY)
+            list(APPEND sources "${source}")
+          endif()
           set(awaiting_output "")
         else()
           _scopekit_doc_decode(content "${header}#line ${body_line} \"${line_path}\"\n${body}")
           _scopekit_doc_write("${source}" "${content}")
-          if(body MATCHES "(^|\n)[ \t]*int[ \t]+main[ \t]*\\(")
+          if(body MATCHES "(^|\n)[ \t]*int[ \t]+main[ \t]*\\(" AND arg_LEAKS_ONLY)
+            set(awaiting_output "<not built>")  # its <!-- output --> block is still read
+          elseif(body MATCHES "(^|\n)[ \t]*int[ \t]+main[ \t]*\\(")
             add_executable(doc_${name} "${source}")
             target_link_libraries(doc_${name} PRIVATE ${arg_LINK_LIBRARIES} _scopekit_doc_flags)
             add_test(NAME doc.${test_stem}.${count} COMMAND doc_${name})
@@ -257,7 +266,9 @@ function(_scopekit_doc_page md rel)
             list(APPEND programs doc_${name})
             set(awaiting_output doc.${test_stem}.${count})
           else()
-            list(APPEND sources "${source}")
+            if(NOT arg_LEAKS_ONLY)
+              list(APPEND sources "${source}")
+            endif()
             set(awaiting_output "")
           endif()
         endif()
@@ -335,10 +346,13 @@ function(_scopekit_doc_page md rel)
 endfunction()
 
 function(scopekit_add_doc_checks)
-  cmake_parse_arguments(PARSE_ARGV 0 arg "PROGRAMS_ONLY" "SOURCE_DIR"
+  cmake_parse_arguments(PARSE_ARGV 0 arg "PROGRAMS_ONLY;LEAKS_ONLY" "SOURCE_DIR"
                         "PRELUDE_HEADERS;LINK_LIBRARIES;EXTRA_PAGES;SKIP_PAGES")
   if(NOT arg_SOURCE_DIR)
     message(FATAL_ERROR "scopekit_add_doc_checks: SOURCE_DIR is required")
+  endif()
+  if(arg_PROGRAMS_ONLY AND arg_LEAKS_ONLY)
+    message(FATAL_ERROR "scopekit_add_doc_checks: PROGRAMS_ONLY and LEAKS_ONLY exclude each other")
   endif()
 
   file(GLOB_RECURSE pages CONFIGURE_DEPENDS RELATIVE "${arg_SOURCE_DIR}" "${arg_SOURCE_DIR}/*.md")
