@@ -5,6 +5,9 @@
 // being read, those fetched ahead, the one arriving), and the connection never has more than
 // one request pending per stream. Every tenth stream stops reading after its first row until
 // all the others are done, so read-ahead that ignored the consumer would pile up pages there.
+// And every stream waits, once open, until all of them are: the 1,000 are open at once by
+// construction, whatever order the server answers in (it once served a stream's later pages
+// before another stream's first one, so that one stream had closed when the last one opened).
 // Prints the process's peak RSS (getrusage) for information.
 #include "scopekit/cql/client/row_stream.hpp"
 
@@ -53,15 +56,30 @@ struct load_peaks {
   std::size_t pending = 0;
 };
 
+// Holds each stream, once open, until every stream is open: the last one releases the others.
+struct open_gate {
+  std::size_t opened = 0;
+  std::vector<oneshot_sender<bool>> waiting;
+};
+
 // Reads the whole table; with a `pause`, stops after the first row until it is released.
-task<void> read_table(session& s, stream_report& out, load_peaks& peaks,
+task<void> read_table(session& s, stream_report& out, load_peaks& peaks, open_gate& gate,
                       std::optional<oneshot_receiver<bool>> pause) {
   stream_options o;
   o.page_size = page_size;
   o.prefetch_pages = prefetch;
   o.total_timeout = 200s;  // a lost wake-up fails the stream before ctest's 300 s
   row_stream rows = co_await s.execute_stream("SELECT id FROM demo.rows", std::move(o));
-  peaks.live_streams = std::max(peaks.live_streams, diagnostics::live_row_streams());
+  if (++gate.opened == stream_count) {
+    peaks.live_streams = diagnostics::live_row_streams();
+    for (oneshot_sender<bool>& w : gate.waiting) {
+      w.set_value(true);
+    }
+  } else {
+    auto [open, wait] = make_oneshot<bool>();
+    gate.waiting.push_back(std::move(open));
+    co_await std::move(wait);  // the connection may fetch this stream's next page meanwhile
+  }
   while (auto r = co_await rows.next()) {
     ++out.rows;
     out.id_sum += r->get<std::int64_t>(0);
@@ -79,9 +97,9 @@ task<void> read_table(session& s, stream_report& out, load_peaks& peaks,
 
 // Reads the whole table, then releases the paused streams if it was the last fast one.
 task<void> read_table_then_release(session& s, stream_report& out, load_peaks& peaks,
-                                   std::size_t& fast_left,
+                                   open_gate& gate, std::size_t& fast_left,
                                    std::vector<oneshot_sender<bool>>& paused) {
-  co_await read_table(s, out, peaks, std::nullopt);
+  co_await read_table(s, out, peaks, gate, std::nullopt);
   if (--fast_left == 0) {
     for (oneshot_sender<bool>& p : paused) {
       p.set_value(true);
@@ -105,6 +123,7 @@ TEST(CqlLoad, ThousandStreamsOverOneConnection) {
 
   std::vector<stream_report> reports(stream_count);
   load_peaks peaks;
+  open_gate gate;
   const long rss_before = peak_rss_kib();
   std::vector<oneshot_sender<bool>> paused;
   std::size_t fast_left = stream_count - (stream_count + slow_every - 1) / slow_every;
@@ -113,9 +132,9 @@ TEST(CqlLoad, ThousandStreamsOverOneConnection) {
       if (i % slow_every == 0) {
         auto [release, pause] = make_oneshot<bool>();
         paused.push_back(std::move(release));
-        scope.spawn(read_table(s, reports[i], peaks, std::move(pause)));
+        scope.spawn(read_table(s, reports[i], peaks, gate, std::move(pause)));
       } else {
-        scope.spawn(read_table_then_release(s, reports[i], peaks, fast_left, paused));
+        scope.spawn(read_table_then_release(s, reports[i], peaks, gate, fast_left, paused));
       }
     }
     co_return;
@@ -129,8 +148,8 @@ TEST(CqlLoad, ThousandStreamsOverOneConnection) {
     max_held = std::max(max_held, reports[i].max_pages_held);
   }
   EXPECT_EQ(fast_left, 0U);
-  // The children start in one batch, each sending its first request before any page is
-  // consumed: all streams were open at once.
+  // When the last stream opened, none had read a row: all 1,000 were open at once.
+  EXPECT_EQ(gate.opened, stream_count);
   EXPECT_EQ(peaks.live_streams, stream_count);
   EXPECT_LE(peaks.pending, stream_count) << "more than one request in flight for a stream";
   EXPECT_EQ(diagnostics::live_row_streams(), 0U);
